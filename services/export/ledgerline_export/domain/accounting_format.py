@@ -1,0 +1,49 @@
+"""What every accounting file format provides, and the streaming loop that drives one over documents.
+
+A format turns journal entries into text lines (the domain knows each format's quoting and number rules);
+the adapter only encodes and writes them. Nothing is accumulated: one document at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from ledgerline_export.domain.accounting_report import AccountingReport
+from ledgerline_export.domain.issued_document import IssuedDocument
+from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry, journal_entry
+
+PROFORMA_EXCLUDED = "proforma, not an accounting document"
+ZERO_EXCLUDED = "zero amount"
+
+
+class AccountingFormat(Protocol):
+    name: str
+    encoding: str  # the file's character set, as the importing software expects
+    newline: str
+
+    def preamble(self) -> Iterable[str]: ...
+
+    def entry_lines(self, entry: JournalEntry) -> Iterable[str]: ...
+
+
+def accounting_lines(
+    documents: Iterable[IssuedDocument],
+    fmt: AccountingFormat,
+    plan: AccountPlan,
+    report: AccountingReport,
+) -> Iterator[str]:
+    """Every line of the file, preamble first; the report is filled as the lines are consumed."""
+    yield from fmt.preamble()
+    for doc in documents:
+        if not doc.is_accounting_document:
+            report.exclude(doc, PROFORMA_EXCLUDED)
+            continue
+        entry = journal_entry(doc, plan)
+        if entry is None:
+            report.exclude(doc, ZERO_EXCLUDED)
+            continue
+        report.add_entry(entry)
+        for line in fmt.entry_lines(entry):
+            report.rows += 1
+            yield line

@@ -1,0 +1,61 @@
+"""The report e-mailed with each accounting export: counts, totals and the balance check."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ledgerline_export.domain.issued_document import IssuedDocument
+from ledgerline_export.domain.journal_entry import JournalEntry
+
+
+@dataclass
+class AccountingReport:
+    format: str
+    documents: Counter[str] = field(default_factory=Counter)  # by type, exported
+    excluded: Counter[str] = field(default_factory=Counter)  # reason -> count
+    entries: int = 0
+    lines: int = 0  # journal lines (accounting movements)
+    rows: int = 0  # data rows written in the file
+    debit: Decimal = Decimal("0.00")
+    credit: Decimal = Decimal("0.00")
+    net_revenue: Decimal = Decimal("0.00")  # signed: invoices minus credit notes
+    vat: Decimal = Decimal("0.00")
+    unbalanced: list[str] = field(default_factory=list)
+
+    def exclude(self, doc: IssuedDocument, reason: str) -> None:
+        self.excluded[reason] += 1
+
+    def add_entry(self, entry: JournalEntry) -> None:
+        doc = entry.document
+        self.documents[doc.type.value] += 1
+        self.entries += 1
+        self.lines += len(entry.lines)
+        debit, credit = entry.debit, entry.credit
+        self.debit += debit
+        self.credit += credit
+        if debit != credit:
+            self.unbalanced.append(doc.number)
+        self.net_revenue += doc.signed_net
+        self.vat += doc.signed_vat_total
+
+    @property
+    def balanced(self) -> bool:
+        return self.debit == self.credit and not self.unbalanced
+
+    def text(self) -> str:
+        out = [
+            f"Accounting export ({self.format})",
+            f"Documents exported: {sum(self.documents.values())}"
+            + "".join(f", {kind}: {n}" for kind, n in sorted(self.documents.items())),
+        ]
+        for reason, n in sorted(self.excluded.items()):
+            out.append(f"Excluded ({reason}): {n}")
+        out += [
+            f"Journal entries: {self.entries}, lines: {self.lines}, file rows: {self.rows}",
+            f"Net revenue: {self.net_revenue}, VAT: {self.vat}",
+            f"Total debit: {self.debit}, total credit: {self.credit}",
+            "Balance check: OK" if self.balanced else f"Balance check: FAILED {self.unbalanced[:20]}",
+        ]
+        return "\n".join(out) + "\n"

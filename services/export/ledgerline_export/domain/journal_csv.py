@@ -1,0 +1,45 @@
+"""A generic CSV journal for any other accounting package: one row per journal line.
+
+Columns: date (ISO), journal, number (the document), account, auxiliary_account (the client code on the
+receivable line: without it the journal would lose who owes what), label, debit, credit. Comma
+separated, dot decimals, UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ledgerline_export.domain.cells import csv_field
+from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry
+from ledgerline_export.domain.spreadsheet_safety import neutralise
+
+JOURNAL_CSV_COLUMNS: tuple[str, ...] = (
+    "date", "journal", "number", "account", "auxiliary_account", "label", "debit", "credit",
+)
+
+
+class JournalCsvFormat:
+    name = "csv"
+    encoding = "utf-8"
+    newline = "\r\n"
+
+    def __init__(self, plan: AccountPlan) -> None:
+        self.plan = plan
+
+    def preamble(self) -> Iterable[str]:
+        return [",".join(JOURNAL_CSV_COLUMNS)]
+
+    def entry_lines(self, entry: JournalEntry) -> Iterator[str]:
+        doc = entry.document
+        date = doc.issue_date.isoformat()
+        journal = csv_field(neutralise(self.plan.journal_code))
+        number = csv_field(neutralise(doc.number))
+        label = csv_field(neutralise(entry.label))
+        for line in entry.lines:
+            yield ",".join(
+                (
+                    date, journal, number, csv_field(neutralise(line.account)),
+                    csv_field(neutralise(line.auxiliary_account)), label,
+                    format(line.debit, "f"), format(line.credit, "f"),
+                )
+            )

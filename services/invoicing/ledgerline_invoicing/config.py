@@ -1,0 +1,42 @@
+"""Invoicing's own settings: the seller it bills as, and the number prefixes (spec section 4)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ledgerline_shared.contracts.document import Address, Party
+from ledgerline_shared.settings import Settings
+
+
+class InvoicingSettings(Settings):
+    seller_name: str = "Ledgerline Telecom SAS"
+    seller_line1: str = "12 rue des Lignes"
+    seller_postcode: str = "75011"
+    seller_city: str = "Paris"
+    seller_country: str = "FR"
+    seller_vat_id: str = "FR32123456789"
+    seller_siren: str = "123456789"
+    seller_email: str = "billing@ledgerline.test"
+    invoice_prefix: str = "F"
+    credit_note_prefix: str = "AV"
+    proforma_prefix: str = "PF"
+    billing_workers: int = 4  # clients billed concurrently within a run
+
+    def seller(self) -> Party:
+        return Party(
+            name=self.seller_name,
+            address=Address(
+                line1=self.seller_line1,
+                postcode=self.seller_postcode,
+                city=self.seller_city,
+                country=self.seller_country,
+            ),
+            vat_id=self.seller_vat_id,
+            siren=self.seller_siren,
+            email=self.seller_email,
+        )
+
+
+@lru_cache
+def get_invoicing_settings() -> InvoicingSettings:
+    return InvoicingSettings()

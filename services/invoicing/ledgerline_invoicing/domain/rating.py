@@ -1,0 +1,257 @@
+"""Rating one call record against the client's rate plan.
+
+Matching. The callee is normalised first: spaces and the separators - . ( ) are dropped, a leading
+'+' is dropped, and a leading '00' (the international call prefix) is dropped too, so '+33 6 12',
+'0033612' and '33612' are the same international number and a plan addresses it by country code
+('336'). A national number keeps its single leading '0' ('0612...') and is matched by national
+prefixes ('06'): no country is guessed. Among the rules of the record's kind, the longest prefix
+of the normalised callee wins; an empty prefix is a catch-all (e.g. for data sessions with no
+callee). A voice or SMS callee left with anything but digits is unratable; a data session's
+non-numeric callee (an access point name) matches only the catch-all rule.
+
+Pricing, per kind:
+- voice: unit_price is per MINUTE. Billable seconds: 0 for an unanswered call (duration 0);
+  otherwise the first increment, then the remainder rounded up to the next increment
+  ("60/60": 61 s -> 120 s; "1/1": per second; "30/30"; "60/1": one minute then per second).
+  cost = billable_s / 60 x unit_price + connection_fee, the fee only when the call lasted (> 0 s).
+- sms: unit_price per message; units = messages (1 when the record gives none; whole numbers).
+- data: unit_price per megabyte; units = MB (required, may be fractional).
+  The increment and the connection fee apply to voice only.
+Each call's cost is kept at 4 decimals (half-up) for the consumption detail; invoice lines are
+built per destination by `consumption`, not by adding these rounded costs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
+
+from ledgerline_invoicing.domain.errors import InvalidRatePlan
+from ledgerline_shared.contracts.events import CallKind
+
+COST_QUANTUM = Decimal("0.0001")
+SECONDS_PER_MINUTE = 60
+_SEPARATORS = re.compile(r"[\s\-.()]")
+
+
+class CallLike(Protocol):
+    """What rating reads of a call record (the shared CallRecord or a stored row)."""
+
+    @property
+    def cdr_id(self) -> str: ...
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def duration_s(self) -> int | None: ...
+
+    @property
+    def units(self) -> Decimal | None: ...
+
+    @property
+    def callee(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Increment:
+    """Billing increment of voice calls: the first `first` seconds, then steps of `next` seconds."""
+
+    first: int
+    next: int
+
+    def __post_init__(self) -> None:
+        if self.first < 1 or self.next < 1:
+            raise InvalidRatePlan("increment", "both increments must be at least 1 second")
+
+    @classmethod
+    def parse(cls, text: str) -> Increment:
+        """'60/60' -> Increment(60, 60); refuses anything but two positive whole seconds."""
+        match = re.fullmatch(r"\s*(\d{1,5})\s*/\s*(\d{1,5})\s*", text)
+        if match is None:
+            raise InvalidRatePlan("increment", f"expected 'first/next' seconds such as '60/60', got {text!r}")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def billable_seconds(self, duration_s: int) -> int:
+        if duration_s <= 0:
+            return 0
+        if duration_s <= self.first:
+            return self.first
+        steps = -(-(duration_s - self.first) // self.next)  # ceiling division on ints
+        return self.first + steps * self.next
+
+    def __str__(self) -> str:
+        return f"{self.first}/{self.next}"
+
+
+@dataclass(frozen=True)
+class RateRule:
+    prefix: str
+    label: str
+    kind: CallKind
+    unit_price: Decimal
+    connection_fee: Decimal = Decimal("0")
+    increment: Increment = Increment(60, 60)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{0,20}", self.prefix):
+            raise InvalidRatePlan(
+                "prefix", f"a prefix is digits only (country code, no '+'), got {self.prefix!r}"
+            )
+        if not self.label.strip():
+            raise InvalidRatePlan("label", "a rule needs a destination label")
+        object.__setattr__(self, "kind", CallKind(self.kind))
+        for field in ("unit_price", "connection_fee"):
+            value = getattr(self, field)
+            if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                raise InvalidRatePlan(field, f"must be a Decimal >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RatePlan:
+    code: str
+    rules: Sequence[RateRule]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple(self.rules))
+        seen: set[tuple[str, CallKind]] = set()
+        for index, rule in enumerate(self.rules):
+            key = (rule.prefix, rule.kind)
+            if key in seen:
+                raise InvalidRatePlan(
+                    f"rules[{index}].prefix", f"prefix {rule.prefix!r} appears twice for {rule.kind.value}"
+                )
+            seen.add(key)
+
+    def match(self, kind: CallKind, callee: str) -> RateRule | None:
+        """Longest prefix of the (normalised) callee among the rules of that kind."""
+        best: RateRule | None = None
+        for rule in self.rules:
+            longer = best is None or len(rule.prefix) > len(best.prefix)
+            if rule.kind is kind and callee.startswith(rule.prefix) and longer:
+                best = rule
+        return best
+
+
+@dataclass(frozen=True)
+class RatedCall:
+    cdr_id: str
+    kind: CallKind
+    label: str
+    prefix: str
+    unit_price: Decimal
+    duration_s: int  # as recorded (voice), 0 otherwise
+    billable_s: int  # after increments (voice), 0 otherwise
+    units: Decimal  # messages or MB; 0 for voice
+    connection_fee: Decimal  # charged on this call (0 when unanswered or not voice)
+    cost: Decimal  # 4 decimals
+
+    @property
+    def quantity(self) -> Decimal:
+        """Billable minutes (voice) or units (sms, data), exact."""
+        if self.kind is CallKind.VOICE:
+            return Decimal(self.billable_s) / SECONDS_PER_MINUTE
+        return self.units
+
+
+@dataclass(frozen=True)
+class Unratable:
+    cdr_id: str
+    reason: str
+
+
+def normalise_callee(callee: str) -> str:
+    """'+33 6 12-34' -> '3361234'; '0033...' -> '33...'; national '06...' unchanged."""
+    number = _SEPARATORS.sub("", callee)
+    if number.startswith("+"):
+        return number[1:]
+    if number.startswith("00"):
+        return number[2:]
+    return number
+
+
+def rate_call(plan: RatePlan | None, record: CallLike) -> RatedCall | Unratable:
+    """Price one record, or say why it cannot be priced (the record is kept either way)."""
+    if plan is None:
+        return Unratable(record.cdr_id, "no rate plan for account")
+    try:
+        kind = CallKind(record.kind)
+    except ValueError:
+        return Unratable(record.cdr_id, f"unknown kind {record.kind!r}")
+    callee = normalise_callee(record.callee or "")
+    if not re.fullmatch(r"\d*", callee):
+        if kind is not CallKind.DATA:
+            return Unratable(record.cdr_id, f"malformed callee {record.callee!r}")
+        callee = ""  # an access point name ('internet'): only a catch-all data rule applies
+    rule = plan.match(kind, callee)
+    if rule is None:
+        return Unratable(record.cdr_id, "no matching prefix")
+    if kind is CallKind.VOICE:
+        return _rate_voice(rule, record)
+    return _rate_units(rule, kind, record)
+
+
+def rate_for_account(
+    plans_by_account: Mapping[str, RatePlan | None], record: CallLike
+) -> RatedCall | Unratable:
+    """As `rate_call`, looking the plan up by the record's account (the client code).
+
+    A missing key means no such client ("unknown account"); a None value a client without a plan.
+    """
+    if record.account not in plans_by_account:
+        return Unratable(record.cdr_id, "unknown account")
+    return rate_call(plans_by_account[record.account], record)
+
+
+def _rate_voice(rule: RateRule, record: CallLike) -> RatedCall | Unratable:
+    if record.duration_s is None:
+        return Unratable(record.cdr_id, "missing duration")
+    if record.duration_s < 0:
+        return Unratable(record.cdr_id, "negative duration")
+    billable = rule.increment.billable_seconds(record.duration_s)
+    fee = rule.connection_fee if record.duration_s > 0 else Decimal("0")
+    cost = Decimal(billable) * rule.unit_price / SECONDS_PER_MINUTE + fee
+    return RatedCall(
+        cdr_id=record.cdr_id,
+        kind=CallKind.VOICE,
+        label=rule.label,
+        prefix=rule.prefix,
+        unit_price=rule.unit_price,
+        duration_s=record.duration_s,
+        billable_s=billable,
+        units=Decimal("0"),
+        connection_fee=fee,
+        cost=cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
+    )
+
+
+def _rate_units(rule: RateRule, kind: CallKind, record: CallLike) -> RatedCall | Unratable:
+    units = record.units
+    if units is None:
+        if kind is CallKind.DATA:
+            return Unratable(record.cdr_id, "missing units")
+        units = Decimal(1)  # one SMS record is one message unless it says otherwise
+    if not isinstance(units, Decimal):
+        units = Decimal(units)
+    if not units.is_finite() or units < 0:
+        return Unratable(record.cdr_id, "negative units")
+    if kind is CallKind.SMS and units != units.to_integral_value():
+        return Unratable(record.cdr_id, "fractional message count")
+    return RatedCall(
+        cdr_id=record.cdr_id,
+        kind=kind,
+        label=rule.label,
+        prefix=rule.prefix,
+        unit_price=rule.unit_price,
+        duration_s=0,
+        billable_s=0,
+        units=units,
+        connection_fee=Decimal("0"),
+        cost=(units * rule.unit_price).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
+    )

@@ -1,0 +1,54 @@
+"""The invoicing service process: runtime, subscribers, routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ledgerline_invoicing.adapters.database import migrate
+from ledgerline_invoicing.adapters.orm import messaging
+from ledgerline_invoicing.config import InvoicingSettings, get_invoicing_settings
+from ledgerline_invoicing.entrypoints import http_documents, http_folder, subscribers
+from ledgerline_invoicing.entrypoints.http_errors import install_error_handlers
+from ledgerline_invoicing.service.billing_runs import BillingRunner
+from ledgerline_shared.runtime import ServiceRuntime
+from ledgerline_shared.topics import (
+    CREDITNOTE_ISSUED,
+    INVOICE_ISSUED,
+    INVOICE_PREVIEW_CREATED,
+    INVOICE_RENDER_REQUESTED,
+    INVOICE_SEND_REQUESTED,
+    PROFORMA_CREATED,
+)
+
+SERVICE = "invoicing"
+
+
+def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
+    settings = settings or get_invoicing_settings()
+    runtime = ServiceRuntime(
+        SERVICE,
+        messaging,
+        settings,
+        publishes=[
+            INVOICE_PREVIEW_CREATED,
+            INVOICE_ISSUED,
+            CREDITNOTE_ISSUED,
+            PROFORMA_CREATED,
+            INVOICE_RENDER_REQUESTED,
+            INVOICE_SEND_REQUESTED,
+        ],
+    )
+    runtime.hooks.migrate = migrate
+    runner = BillingRunner(runtime, settings)
+    runtime.hooks.on_start.append(runner.resume_unfinished)
+    subscribers.register(runtime, runner)
+    app = runtime.create_app(
+        http_folder.router,
+        http_documents.router,
+        title="Ledgerline invoicing",
+        description="Clients, catalog, folders, rating, billing runs, invoices, credit notes, proformas.",
+    )
+    app.state.billing_runner = runner
+    app.state.settings = settings
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,291 @@
+"""Usage, billing runs, the read views and the actions on a document (spec section 5)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow, DocumentRow
+from ledgerline_invoicing.entrypoints import schemas
+from ledgerline_invoicing.entrypoints.deps import runtime_of, unit_of_work
+from ledgerline_invoicing.service import billing_runs, reading
+from ledgerline_invoicing.service.errors import NotFound
+from ledgerline_invoicing.service.issuing import buyer_snapshot
+from ledgerline_invoicing.service.usage import MAX_BATCH, IngestionResult, RatingContext, ingest
+from ledgerline_shared import auth
+from ledgerline_shared.contracts.document import Document
+from ledgerline_shared.contracts.events import CallRecord, RenderRequested, SendRequested
+from ledgerline_shared.topics import INVOICE_RENDER_REQUESTED, INVOICE_SEND_REQUESTED
+
+router = APIRouter(prefix="/api/v1", tags=["invoices"])
+READ = Depends(auth.require(auth.READ))
+WRITE = Depends(auth.require(auth.WRITE))
+
+
+# -- call records ---------------------------------------------------------------------------
+@router.post("/usage", dependencies=[WRITE])
+async def post_usage(records: list[CallRecord], session: AsyncSession = Depends(unit_of_work)) -> dict[str, Any]:
+    if len(records) > MAX_BATCH:
+        raise HTTPException(413, detail=f"at most {MAX_BATCH} records per batch; use POST /usage.csv")
+    return (await ingest(session, records)).as_dict()
+
+
+CSV_FIELDS = ("cdr_id", "account", "started_at", "kind", "duration_s", "units", "caller", "callee")
+
+
+@router.post("/usage.csv", dependencies=[WRITE])
+async def post_usage_csv(request: Request) -> dict[str, Any]:
+    """Streamed: read, validated and stored in batches, each batch its own transaction."""
+    runtime = runtime_of(request)
+    result = IngestionResult()
+    ctx = RatingContext()
+    batch: list[CallRecord] = []
+    header: list[str] | None = None
+    pending = ""
+    line_no = 0
+
+    async def flush() -> None:
+        if batch:
+            async with runtime.sessions() as session, session.begin():
+                result.merge(await ingest(session, batch, ctx))
+            batch.clear()
+
+    async def take(line: str) -> None:
+        nonlocal header, line_no
+        line_no += 1
+        if not line.strip():
+            return
+        fields = next(csv.reader([line.rstrip("\r")]))
+        if header is None:
+            header = [f.strip() for f in fields]
+            missing = [f for f in ("cdr_id", "account", "started_at", "kind") if f not in header]
+            if missing:
+                raise HTTPException(422, detail=f"CSV header lacks {', '.join(missing)}")
+            return
+        raw = {k: (v if v != "" else None) for k, v in zip(header, fields, strict=False) if k in CSV_FIELDS}
+        try:
+            batch.append(CallRecord.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            cdr_id = str(raw.get("cdr_id") or f"line {line_no}")
+            result.rejected.append({"cdr_id": cdr_id, "reason": f"{field}: {err['msg']}"})
+        if len(batch) >= 5000:
+            await flush()
+
+    decoder = codecs.getincrementaldecoder("utf-8")()  # a character may straddle two chunks
+    async for chunk in request.stream():
+        pending += decoder.decode(chunk)
+        *lines, pending = pending.split("\n")
+        for line in lines:
+            await take(line)
+    await take(pending)  # a last line without its newline
+    await flush()
+    return result.as_dict()
+
+
+# -- billing runs -----------------------------------------------------------------------------
+@router.post("/billing-runs", status_code=202)
+async def post_billing_run(
+    data: schemas.BillingRunIn,
+    request: Request,
+    principal: auth.Principal = Depends(auth.require(auth.WRITE)),
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session, session.begin():
+        run = await billing_runs.create_run(session, data.period, data.mode, data.client_ids, principal.sub)
+        run_id = run.id
+    request.app.state.billing_runner.start(run_id)
+    return {"id": run_id, "status": "queued"}
+
+
+@router.get("/billing-runs/{run_id}", dependencies=[READ])
+async def get_billing_run(run_id: str, session: AsyncSession = Depends(unit_of_work)) -> dict[str, Any]:
+    run = await session.get(BillingRunRow, run_id)
+    if run is None:
+        raise NotFound("billing run", run_id, "run_id")
+    return billing_runs.run_out(run)
+
+
+# -- read views ---------------------------------------------------------------------------------
+@router.get("/invoices")
+async def list_invoices(
+    month: str = Query(pattern=schemas.PERIOD),
+    type: str | None = Query(default=None, pattern="^(invoice|credit_note|proforma)$"),
+    status: str | None = Query(default=None, pattern="^(issued|partially_credited|credited|cancelled)$"),
+    q: str | None = Query(default=None, max_length=200),
+    sort: str = Query(default="number", pattern="^-?(number|issue_date|client|total)$"),
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=50, ge=1, le=500),
+    principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
+    session: AsyncSession = Depends(unit_of_work),
+) -> dict[str, Any]:
+    return await reading.month_list(
+        session, month=month, type_=type, status=status, q=q, sort=sort, page=page, page_size=page_size,
+        client_ids=None if principal.is_staff else principal.client_ids,
+    )
+
+
+@router.get("/previews", dependencies=[READ])
+async def list_previews(
+    period: str = Query(pattern=schemas.PERIOD), session: AsyncSession = Depends(unit_of_work)
+) -> list[dict[str, Any]]:
+    return await reading.previews(session, period)
+
+
+@router.get("/clients/{client_id}/invoices")
+async def client_invoices(
+    client_id: str,
+    limit: int | None = Query(default=None, ge=1, le=500),
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=50, ge=1, le=500),
+    principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
+    session: AsyncSession = Depends(unit_of_work),
+) -> list[dict[str, Any]]:
+    if not principal.may_read_client(client_id):
+        raise HTTPException(403, detail="another client's data")
+    if limit is not None:
+        return await reading.client_documents(session, client_id, limit, 0)
+    return await reading.client_documents(session, client_id, page_size, (page - 1) * page_size)
+
+
+async def readable_document(session: AsyncSession, number: str, principal: auth.Principal) -> DocumentRow:
+    row = await reading.get_document_row(session, number)
+    if not principal.may_read_client(row.client_id):
+        # Existence hiding: a portal user cannot tell another client's number exists.
+        raise NotFound("document", number, "number")
+    return row
+
+
+@router.get("/invoices/{number}")
+async def invoice_detail(
+    number: str,
+    principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
+    session: AsyncSession = Depends(unit_of_work),
+) -> dict[str, Any]:
+    return await reading.detail(session, await readable_document(session, number, principal))
+
+
+@router.get("/invoices/{number}/consumption")
+async def invoice_consumption(
+    number: str,
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=100, ge=1, le=1000),
+    principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
+    session: AsyncSession = Depends(unit_of_work),
+) -> dict[str, Any]:
+    row = await readable_document(session, number, principal)
+    return await reading.consumption_page(session, row.number or "", page, page_size)
+
+
+@router.get("/invoices/{number}/consumption.csv")
+async def invoice_consumption_csv(
+    number: str,
+    request: Request,
+    principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
+) -> StreamingResponse:
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session:
+        row = await readable_document(session, number, principal)
+    columns = ["cdr_id", "started_at", "kind", "caller", "callee", "destination", "duration_s", "billable_s", "units", "cost"]
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        async with runtime.sessions() as session:
+            result = await session.stream_scalars(
+                select(CallRecordRow).where(CallRecordRow.invoice_number == row.number).order_by(CallRecordRow.started_at, CallRecordRow.id)
+            )
+            async for call in result:
+                out = reading.call_out(call)
+                writer.writerow([out[c] if out[c] is not None else "" for c in columns])
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        rows(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{row.number}-consumption.csv"'}
+    )
+
+
+# -- actions --------------------------------------------------------------------------------------
+def _issued(row: DocumentRow) -> None:
+    if row.number is None:
+        from ledgerline_invoicing.domain.errors import DomainError
+
+        raise DomainError("number", "a preview is not an issued document")
+
+
+@router.post("/invoices/{number}/send", status_code=202)
+async def send_invoice(
+    number: str,
+    request: Request,
+    principal: auth.Principal = Depends(auth.require(auth.WRITE)),
+    session: AsyncSession = Depends(unit_of_work),
+) -> dict[str, Any]:
+    row = await reading.get_document_row(session, number)
+    _issued(row)
+    return await request_send(session, request, row, principal)
+
+
+async def request_send(
+    session: AsyncSession, request: Request, row: DocumentRow, principal: auth.Principal
+) -> dict[str, Any]:
+    from ledgerline_invoicing.adapters.orm import ClientRow
+
+    client = await session.get(ClientRow, row.client_id)
+    assert client is not None
+    buyer = await buyer_snapshot(session, client)
+    request_id = str(uuid.uuid4())
+    await runtime_of(request).emit(
+        session,
+        INVOICE_SEND_REQUESTED,
+        row.number,
+        SendRequested(
+            request_id=request_id,
+            requested_by=principal.email or principal.sub,
+            number=row.number or "",
+            recipients=buyer.recipients,
+            language=client.language,
+        ),
+    )
+    return {"request_id": request_id, "number": row.number, "recipients": [r.email for r in buyer.recipients]}
+
+
+@router.post("/invoices/{number}/regenerate", status_code=202)
+async def regenerate_invoice(
+    number: str,
+    request: Request,
+    principal: auth.Principal = Depends(auth.require(auth.WRITE)),
+    session: AsyncSession = Depends(unit_of_work),
+) -> dict[str, Any]:
+    """A new PDF version with the current branding and the client's current address."""
+    from ledgerline_invoicing.adapters.orm import ClientRow
+
+    row = await reading.get_document_row(session, number)
+    _issued(row)
+    client = await session.get(ClientRow, row.client_id)
+    assert client is not None
+    document = Document.model_validate_json(row.body)
+    current = document.model_copy(update={"buyer": await buyer_snapshot(session, client)})
+    request_id = str(uuid.uuid4())
+    await runtime_of(request).emit(
+        session,
+        INVOICE_RENDER_REQUESTED,
+        row.number,
+        RenderRequested(request_id=request_id, reason=f"regenerated by {principal.sub}", document=current),
+    )
+    return {"request_id": request_id, "number": row.number}

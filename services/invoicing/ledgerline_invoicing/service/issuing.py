@@ -1,0 +1,151 @@
+"""Issuing a document: number it, store it and queue its event, all in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerline_invoicing.adapters.number_sequence import take_next_sequence
+from ledgerline_invoicing.adapters.orm import ClientRow, ContactRow, DocumentRow
+from ledgerline_invoicing.config import InvoicingSettings
+from ledgerline_invoicing.domain.lines import DraftLine, to_document_lines
+from ledgerline_invoicing.domain.money import document_totals, tax_breakdown
+from ledgerline_invoicing.domain.numbering import format_number
+from ledgerline_shared.contracts.document import (
+    Address,
+    ConsumptionLine,
+    Document,
+    DocumentReference,
+    DocumentType,
+    Party,
+    Recipient,
+)
+from ledgerline_shared.runtime import ServiceRuntime
+from ledgerline_shared.topics import (
+    CREDITNOTE_ISSUED,
+    INVOICE_ISSUED,
+    INVOICE_PREVIEW_CREATED,
+    PROFORMA_CREATED,
+)
+
+EVENT_OF = {
+    DocumentType.INVOICE: INVOICE_ISSUED,
+    DocumentType.CREDIT_NOTE: CREDITNOTE_ISSUED,
+    DocumentType.PROFORMA: PROFORMA_CREATED,
+    DocumentType.PREVIEW: INVOICE_PREVIEW_CREATED,
+}
+
+
+def prefix_of(settings: InvoicingSettings, kind: DocumentType) -> str:
+    return {
+        DocumentType.INVOICE: settings.invoice_prefix,
+        DocumentType.CREDIT_NOTE: settings.credit_note_prefix,
+        DocumentType.PROFORMA: settings.proforma_prefix,
+    }[kind]
+
+
+async def invoice_recipients(session: AsyncSession, client_id: str) -> list[Recipient]:
+    rows = (
+        await session.scalars(
+            select(ContactRow)
+            .where(ContactRow.client_id == client_id, ContactRow.invoice_recipient.is_(True))
+            .order_by(ContactRow.name)
+        )
+    ).all()
+    return [Recipient(name=c.name, email=c.email) for c in rows]
+
+
+async def buyer_snapshot(session: AsyncSession, client: ClientRow) -> Party:
+    """The client as it stands now: a regeneration uses the current address (user guide)."""
+    return Party(
+        name=client.name,
+        address=Address(
+            line1=client.address_line1,
+            line2=client.address_line2,
+            postcode=client.postcode,
+            city=client.city,
+            country=client.country,
+        ),
+        vat_id=client.vat_id,
+        siren=client.siren,
+        client_id=client.id,
+        code=client.code,
+        recipients=await invoice_recipients(session, client.id),
+    )
+
+
+async def issue_document(
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    settings: InvoicingSettings,
+    *,
+    kind: DocumentType,
+    client: ClientRow,
+    lines: Sequence[DraftLine],
+    issue_date: dt.date,
+    period: str | None = None,
+    references: Sequence[DocumentReference] = (),
+    consumption: Sequence[ConsumptionLine] = (),
+    reason: str | None = None,
+    requested_by: str | None = None,
+    run_id: str | None = None,
+) -> tuple[DocumentRow, Document]:
+    """Build, number (except previews), store and publish one document."""
+    number = None
+    if kind is not DocumentType.PREVIEW:
+        seq = await take_next_sequence(session, prefix_of(settings, kind), issue_date.year)
+        number = format_number(prefix_of(settings, kind), issue_date.year, seq)
+    document_lines = to_document_lines(lines)
+    breakdown = tax_breakdown(lines)
+    totals = document_totals(lines, breakdown)
+    document = Document(
+        id=uuid.uuid4(),
+        number=number,
+        type=kind,
+        issue_date=issue_date,
+        due_date=issue_date + dt.timedelta(days=client.payment_terms_days),
+        period=period,
+        currency=client.currency,
+        language=client.language,
+        seller=settings.seller(),
+        buyer=await buyer_snapshot(session, client),
+        lines=document_lines,
+        tax_breakdown=breakdown,
+        totals=totals,
+        references=list(references),
+        consumption=list(consumption),
+        payment_terms_days=client.payment_terms_days,
+        reason=reason,
+        requested_by=requested_by,
+        run_id=uuid.UUID(run_id) if run_id else None,
+    )
+    row = DocumentRow(
+        id=str(document.id),
+        number=number,
+        type=kind.value,
+        status="preview" if kind is DocumentType.PREVIEW else "issued",
+        client_id=client.id,
+        client_code=client.code,
+        client_name=client.name,
+        period=period,
+        issue_date=issue_date,
+        month=issue_date.strftime("%Y-%m"),
+        due_date=document.due_date,
+        currency=client.currency,
+        net_total=totals.net_total,
+        tax_total=totals.tax_total,
+        gross_total=totals.gross_total,
+        original_number=references[0].number if references else None,
+        run_id=run_id,
+        body=document.model_dump_json(),
+        reason=reason,
+        requested_by=requested_by,
+    )
+    session.add(row)
+    await session.flush()
+    await runtime.emit(session, EVENT_OF[kind], number or run_id or str(document.id), document)
+    return row, document

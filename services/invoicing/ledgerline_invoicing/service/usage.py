@@ -1,0 +1,151 @@
+"""Call-record ingestion: rate each record as it arrives, keep every one, ignore repeats.
+
+Answer: {accepted, duplicates, rejected: [{cdr_id, reason}]}. A record that is stored but cannot be
+rated (unknown account, no matching prefix...) is counted in `accepted` AND listed in `rejected`
+with a reason starting "kept unrated:", so the sender sees it and the billing run reports it; a
+malformed record (bad kind, no cdr_id) is not stored and listed with why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerline_invoicing.adapters.orm import CallRecordRow, ClientRow, RatePlanRow
+from ledgerline_invoicing.domain.rating import (
+    CallKind,
+    Increment,
+    RatedCall,
+    RatePlan,
+    RateRule,
+    rate_call,
+)
+from ledgerline_shared.contracts.events import CallRecord
+
+MAX_BATCH = 10_000
+
+
+@dataclass
+class IngestionResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+    def merge(self, other: IngestionResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def plan_from_row(row: RatePlanRow) -> RatePlan:
+    from decimal import Decimal
+
+    return RatePlan(
+        row.code,
+        [
+            RateRule(
+                prefix=r["prefix"],
+                label=r["label"],
+                kind=CallKind(r["kind"]),
+                unit_price=Decimal(r["unit_price"]),
+                connection_fee=Decimal(r.get("connection_fee") or "0"),
+                increment=Increment.parse(r.get("increment") or "60/60"),
+            )
+            for r in row.rules
+        ],
+    )
+
+
+class RatingContext:
+    """Clients and plans looked up once per batch, not once per record."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, tuple[str, str | None] | None] = {}
+        self.plans: dict[str, RatePlan | None] = {}
+
+    async def load(self, session: AsyncSession, accounts: set[str]) -> None:
+        missing = accounts - self.clients.keys()
+        if missing:
+            rows = await session.execute(
+                select(ClientRow.code, ClientRow.id, ClientRow.rate_plan_code).where(ClientRow.code.in_(missing))
+            )
+            for code, client_id, plan_code in rows:
+                self.clients[code] = (client_id, plan_code)
+            for code in missing - self.clients.keys():
+                self.clients[code] = None
+        plan_codes = {c[1] for c in self.clients.values() if c and c[1]} - self.plans.keys()
+        for row in (await session.scalars(select(RatePlanRow).where(RatePlanRow.code.in_(plan_codes)))).all():
+            self.plans[row.code] = plan_from_row(row)
+
+
+def _row(record: CallRecord, ctx: RatingContext) -> dict[str, Any]:
+    client = ctx.clients.get(record.account)
+    values: dict[str, Any] = {
+        "cdr_id": record.cdr_id,
+        "account": record.account,
+        "started_at": record.started_at,
+        # The month as the caller lived it: the record's own offset, not UTC.
+        "period": record.started_at.strftime("%Y-%m"),
+        "kind": record.kind.value,
+        "duration_s": record.duration_s,
+        "units": record.units,
+        "caller": record.caller,
+        "callee": record.callee,
+        "client_id": client[0] if client else None,
+    }
+    if client is None:
+        values["unratable_reason"] = "unknown account"
+        return values
+    result = rate_call(ctx.plans.get(client[1]) if client[1] else None, record)
+    if isinstance(result, RatedCall):
+        values.update(
+            destination=result.label,
+            prefix=result.prefix,
+            unit_price=result.unit_price,
+            connection_fee=result.connection_fee,
+            billable_s=result.billable_s,
+            cost=result.cost,
+        )
+    else:
+        values["unratable_reason"] = result.reason
+    return values
+
+
+async def ingest(session: AsyncSession, records: Sequence[CallRecord], ctx: RatingContext | None = None) -> IngestionResult:
+    """Store and rate a batch in the caller's transaction; a cdr_id seen before is a duplicate."""
+    ctx = ctx or RatingContext()
+    result = IngestionResult()
+    seen: set[str] = set()
+    unique: list[CallRecord] = []
+    for record in records:
+        if record.cdr_id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(record.cdr_id)
+        unique.append(record)
+    if not unique:
+        return result
+    await ctx.load(session, {r.account for r in unique})
+    rows = [_row(r, ctx) for r in unique]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    table = CallRecordRow.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["cdr_id"]).returning(table.c.cdr_id)
+    inserted: set[str] = set()
+    for start in range(0, len(rows), 2000):
+        chunk = rows[start : start + 2000]
+        inserted.update((await session.execute(stmt, chunk)).scalars().all())
+    result.accepted = len(inserted)
+    result.duplicates += len(rows) - len(inserted)
+    for row in rows:
+        if row["cdr_id"] in inserted and row.get("unratable_reason"):
+            result.rejected.append({"cdr_id": row["cdr_id"], "reason": f"kept unrated: {row['unratable_reason']}"})
+    return result

@@ -1,0 +1,36 @@
+"""What may become part of an e-mail header: checked where contacts enter, and again before sending.
+
+A contact's name or address holding CR, LF or NUL could add a header (`Bcc:`) to every invoice
+e-mail; address lists (`,` `;`) or angle brackets could add recipients. Both are refused outright.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FORBIDDEN_ANYWHERE = re.compile(r"[\r\n\x00-\x1f\x7f]")
+_NAME_FORBIDDEN = re.compile(r'[<>,;:"\\]')
+# A practical address rule: local@domain.tld, no spaces, no quoting, no list separators.
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
+
+class UnsafeHeaderValue(ValueError):
+    pass
+
+
+def check_display_name(name: str) -> str:
+    if _FORBIDDEN_ANYWHERE.search(name):
+        raise UnsafeHeaderValue("the name holds a control character (CR, LF...)")
+    if _NAME_FORBIDDEN.search(name):
+        raise UnsafeHeaderValue('the name may not hold < > , ; : " or \\')
+    if not name.strip() or len(name) > 200:
+        raise UnsafeHeaderValue("the name must hold 1 to 200 characters")
+    return name.strip()
+
+
+def check_address(address: str) -> str:
+    if _FORBIDDEN_ANYWHERE.search(address):
+        raise UnsafeHeaderValue("the address holds a control character (CR, LF...)")
+    if len(address) > 254 or not _ADDRESS.fullmatch(address):
+        raise UnsafeHeaderValue(f"not a valid e-mail address: {address[:80]!r}")
+    return address

@@ -1,0 +1,360 @@
+"""One service process: database, Kafka (FastStream subscribers + outbox relay), HTTP, health, dashboard.
+
+Each service builds a `ServiceRuntime`, registers its subscribers and routers, and serves
+`runtime.create_app()`. Kafka may be down at start or go away later: the runtime keeps retrying in the
+background and `/health/ready` answers 503 until it is back, without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from faststream.kafka import KafkaBroker
+from jinja2 import Environment, PackageLoader, select_autoescape
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerline_shared import auth
+from ledgerline_shared.db import make_engine, make_sessionmaker
+from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare
+from ledgerline_shared.messaging.outbox import add_to_outbox
+from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
+from ledgerline_shared.messaging.tables import MessagingTables
+from ledgerline_shared.observability import context, metrics
+from ledgerline_shared.observability.kafka_lag import PartitionLag, consumer_lag
+from ledgerline_shared.observability.logs import configure_logging
+from ledgerline_shared.settings import Settings
+from ledgerline_shared.topics import CATALOG
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T", bound=BaseModel)
+Check = Callable[[], Awaitable[None]]
+_dashboard_env = Environment(loader=PackageLoader("ledgerline_shared", "templates"), autoescape=select_autoescape())
+
+
+@dataclass
+class DashboardSection:
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class RuntimeHooks:
+    """Service-specific parts the runtime runs at the right moment."""
+
+    migrate: Callable[[str], None] | None = None  # runs Alembic upgrade head on the URL
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    checks: dict[str, Check] = field(default_factory=dict)
+    dashboard: list[Callable[[], Awaitable[DashboardSection]]] = field(default_factory=list)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        name: str,
+        tables: MessagingTables,
+        settings: Settings,
+        *,
+        publishes: Sequence[str] = (),
+        after_publish: AfterPublish | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.tables = tables
+        self.database_url = settings.database_url(name)
+        self.engine = make_engine(self.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"ledgerline-{name}",
+            request_timeout_ms=10000,
+            logger=None,
+        )
+        # aiokafka clients belong to an event loop: the producer is made in start().
+        self.producer: AIOKafkaProducer | None = None
+        self.relay = OutboxRelay(
+            self.sessions,
+            tables.outbox,
+            self.kafka_producer,
+            service=name,
+            poll_s=settings.outbox_poll_s,
+            after_publish=after_publish,
+        )
+        self.consumer = EventConsumer(
+            service=name,
+            sessions=self.sessions,
+            tables=tables,
+            producer=self.kafka_producer,
+            retries=settings.consumer_retries,
+            backoff_s=settings.consumer_backoff_s,
+            on_committed=self.relay.wake,
+        )
+        self.hooks = RuntimeHooks()
+        self.kafka_connected = False
+        self.started_at = dt.datetime.now(dt.UTC)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lag_cache: tuple[float, list[PartitionLag], str | None] = (0.0, [], None)
+        for topic in publishes:  # declared for the AsyncAPI document only
+            spec = CATALOG[topic]
+            self.broker.publisher(topic, title=f"{name}:{topic}", schema=spec.payload)
+
+    # -- messaging -----------------------------------------------------------------------
+    def kafka_producer(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            raise RuntimeError("Kafka is not connected yet")
+        return self.producer
+
+    def subscribe(
+        self,
+        topic: str,
+        handler: Handler[T],
+        *,
+        name: str | None = None,
+        prepare: Prepare[T] | None = None,
+        instances: int = 1,
+    ) -> None:
+        model: type[T] = CATALOG[topic].payload  # type: ignore[assignment]
+        self.consumer.subscribe(self.broker, topic, model, handler, name=name, prepare=prepare, instances=instances)
+
+    async def emit(
+        self, session: AsyncSession, topic: str, key: str | None, data: BaseModel, subject: str | None = None
+    ) -> str:
+        """Write an event into the outbox inside the caller's transaction."""
+        return await add_to_outbox(
+            session, self.tables.outbox, source=f"/ledgerline/{self.name}", topic=topic, key=key,
+            data=data, subject=subject,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def _connect_kafka(self) -> None:
+        """Start the relay's producer, then the subscribers; retry until Kafka answers."""
+        while True:
+            # An aiokafka producer whose start failed cannot be started again: a new one each try.
+            producer = make_producer(self.settings.kafka_bootstrap_servers, f"ledgerline-{self.name}-relay")
+            try:
+                await producer.start()
+                self.producer = producer
+                break
+            except Exception as exc:
+                log.warning("kafka not reachable yet (producer)", error=str(exc))
+                await producer.stop()
+                await asyncio.sleep(2)
+        while True:
+            try:
+                await self.broker.start()
+                break
+            except Exception as exc:
+                log.warning("kafka not reachable yet (subscribers)", error=str(exc))
+                try:
+                    await self.broker.stop()
+                except Exception:
+                    pass
+                await asyncio.sleep(2)
+        self.kafka_connected = True
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        log.info("kafka connected", subscriptions=self.consumer.subscriptions)
+
+    async def start(self) -> None:
+        configure_logging(self.name, self.settings.log_level)
+        if self.hooks.migrate is not None:
+            await asyncio.to_thread(self.hooks.migrate, self.database_url)
+        for hook in self.hooks.on_start:
+            await hook()
+        self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
+        for job in self.hooks.background:
+            self._tasks.append(asyncio.create_task(job(), name=getattr(job, "__name__", "job")))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for hook in self.hooks.on_stop:
+            await hook()
+        try:
+            await self.broker.stop()
+        except Exception:
+            pass
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.engine.dispose()
+
+    # -- health ---------------------------------------------------------------------------
+    async def _check_database(self) -> None:
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def _check_kafka(self) -> None:
+        if not self.kafka_connected:
+            raise RuntimeError("not connected yet")
+        # A bootstrap server must accept a connection now: when the broker stops, this fails at
+        # once, whereas the clients only notice on their next request.
+        errors = []
+        for server in self.settings.kafka_bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2.0)
+                writer.close()
+                return
+            except (OSError, TimeoutError) as exc:
+                errors.append(f"{server}: {exc or type(exc).__name__}")
+        raise RuntimeError("; ".join(errors))
+
+    async def readiness(self) -> dict[str, str | None]:
+        checks: dict[str, Check] = {"database": self._check_database, "kafka": self._check_kafka}
+        checks.update(self.hooks.checks)
+        results: dict[str, str | None] = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check(), 3.0)
+                results[name] = None
+            except Exception as exc:
+                results[name] = f"{type(exc).__name__}: {exc}"[:300]
+        metrics.READY.labels(self.name).set(0 if any(results.values()) else 1)
+        return results
+
+    async def lag(self) -> tuple[list[PartitionLag], str | None]:
+        cached_at, rows, error = self._lag_cache
+        if time.monotonic() - cached_at < 5:
+            return rows, error
+        try:
+            rows = await asyncio.wait_for(
+                consumer_lag(self.settings.kafka_bootstrap_servers, self.consumer.subscriptions), 8.0
+            )
+            error = None
+            for row in rows:
+                metrics.CONSUMER_LAG.labels(self.name, row.topic, str(row.partition)).set(row.lag)
+        except Exception as exc:
+            rows, error = [], f"lag unavailable: {type(exc).__name__}: {exc}"
+        self._lag_cache = (time.monotonic(), rows, error)
+        return rows, error
+
+    # -- HTTP ----------------------------------------------------------------------------
+    def create_app(self, *routers: APIRouter, title: str, description: str = "") -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+        app.state.runtime = self
+
+        @app.middleware("http")
+        async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            cid = request.headers.get("x-correlation-id")
+            if cid:
+                context.bind(correlation_id=cid[:100])
+            return await call_next(request)
+
+        @app.get("/health/live", tags=["operations"])
+        async def live() -> dict[str, str]:
+            return {"status": "alive"}
+
+        @app.get("/health/ready", tags=["operations"])
+        async def ready() -> JSONResponse:
+            results = await self.readiness()
+            failing = {k: v for k, v in results.items() if v}
+            code = 503 if failing else 200
+            return JSONResponse({"status": "ready" if code == 200 else "not ready", "checks": results}, code)
+
+        @app.get("/metrics", tags=["operations"])
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/asyncapi.json", tags=["operations"])
+        async def asyncapi() -> JSONResponse:
+            from faststream.specification import AsyncAPI
+
+            spec = AsyncAPI(self.broker, title=f"Ledgerline {self.name}", version="0.1.0")
+            return JSONResponse(json.loads(spec.to_specification().to_json()))
+
+        @app.get("/dashboard", response_class=HTMLResponse, tags=["operations"])
+        async def dashboard() -> HTMLResponse:
+            return HTMLResponse(await self.render_dashboard())
+
+        @app.post("/api/v1/dead-letters/{dead_letter_id}/replay", status_code=202, tags=["operations"])
+        async def replay(
+            dead_letter_id: int, _p: auth.Principal = Depends(auth.require(frozenset({auth.ADMIN})))
+        ) -> dict[str, Any]:
+            return await self.replay_dead_letter(dead_letter_id)
+
+        for router in routers:
+            app.include_router(router)
+        return app
+
+    async def render_dashboard(self) -> str:
+        checks = await self.readiness()
+        lag, lag_error = await self.lag()
+        dl = self.tables.dead_letters
+        async with self.sessions() as session:
+            dead = (await session.execute(select(dl).order_by(dl.c.id.desc()).limit(50))).mappings().all()
+            pending = await session.scalar(
+                select(func.count()).select_from(self.tables.outbox).where(self.tables.outbox.c.sent_at.is_(None))
+            )
+        sections = [await section() for section in self.hooks.dashboard]
+        return _dashboard_env.get_template("dashboard.html").render(
+            service=self.name,
+            ready=not any(checks.values()),
+            started_at=self.started_at.isoformat(timespec="seconds"),
+            checks=checks,
+            relay_published=self.relay.published,
+            relay_error=self.relay.last_error,
+            outbox_pending=pending,
+            topics=sorted(self.consumer.stats.topics.items()),
+            lag=lag,
+            lag_error=lag_error,
+            dead_letters=dead,
+            recent=list(self.consumer.stats.recent),
+            extra_sections=sections,
+        )
+
+    async def replay_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
+        """Send a dead letter back to its topic as it was (same ce_id: it was never applied)."""
+        dl = self.tables.dead_letters
+        async with self.sessions() as session, session.begin():
+            row = (await session.execute(select(dl).where(dl.c.id == dead_letter_id))).mappings().first()
+            if row is None:
+                raise HTTPException(404, detail=f"no dead letter {dead_letter_id}")
+            headers = [(k, v.encode()) for k, v in json.loads(row["headers"]).items()]
+            await self.kafka_producer().send_and_wait(
+                row["topic"],
+                value=row["payload"].encode(),
+                key=row["key"].encode() if row["key"] is not None else None,
+                headers=headers,
+            )
+            await session.execute(update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC)))
+        return {"replayed": dead_letter_id, "topic": row["topic"]}
+
+
+def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def data_path(settings: Settings, *parts: str) -> Path:
+    path = settings.data_dir.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+__all__ = ["DashboardSection", "PlainTextResponse", "ServiceRuntime", "data_path", "serve"]

@@ -1,0 +1,69 @@
+"""Configuration from `LEDGERLINE_*` environment variables; defaults give one working machine."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (an editable install)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGERLINE_", extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = 6
+    data_dir: Path = ROOT / "var"
+
+    jwt_secret: str = Field(default="change-me-local-only", min_length=8)
+    jwt_algorithm: str = "HS256"  # RS256 in production, with jwt_public_key
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "ledgerline"
+
+    invoicing_database_url: str | None = None
+    rendering_database_url: str | None = None
+    notification_database_url: str | None = None
+    export_database_url: str | None = None
+
+    http_host: str = "127.0.0.1"  # 0.0.0.0 inside a container (deploy/Dockerfile)
+    invoicing_port: int = 8101
+    rendering_port: int = 8102
+    notification_port: int = 8103
+    export_port: int = 8104
+    sftp_port: int = 2222
+    sftp_host: str = "127.0.0.1"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_starttls: bool = False
+    smtp_tls: bool = False  # implicit TLS (port 465 style)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_s: float = 30.0
+    smtp_sender: str = "Ledgerline Billing <billing@ledgerline.test>"
+    smtp_retry_for_s: float = 900.0  # how long temporary failures are retried
+
+    consumer_retries: int = 3  # in-process attempts before a message is dead-lettered
+    consumer_backoff_s: float = 0.2
+    outbox_poll_s: float = 0.2
+    log_level: str = "INFO"
+
+    def database_url(self, service: str) -> str:
+        url: str | None = getattr(self, f"{service}_database_url")
+        if url:
+            return url
+        path = self.data_dir / "db" / f"{service}.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{path}"
+
+    def port(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
