@@ -32,15 +32,25 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of one
-            # failing at commit: numbering stays gapless within a process.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # failing at commit: numbering stays gapless within a process. Readers (see
+            # make_read_sessionmaker) take no lock: WAL gives them a snapshot.
+            readonly = conn.get_execution_options().get(READONLY_OPTION, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
 
 
+READONLY_OPTION = "ledgerline_readonly"
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that only read: on SQLite they do not queue behind the writer."""
+    return async_sessionmaker(engine.execution_options(**{READONLY_OPTION: True}), expire_on_commit=False)
 
 
 @asynccontextmanager

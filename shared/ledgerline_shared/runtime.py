@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared import auth
-from ledgerline_shared.db import make_engine, make_sessionmaker
+from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
@@ -51,6 +51,13 @@ class DashboardSection:
     title: str
     headers: list[str]
     rows: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    handler: Any
+    consumer_name: str
+    prepare: Any = None
 
 
 @dataclass
@@ -81,6 +88,7 @@ class ServiceRuntime:
         self.database_url = settings.database_url(name)
         self.engine = make_engine(self.database_url)
         self.sessions = make_sessionmaker(self.engine)
+        self.read_sessions = make_read_sessionmaker(self.engine)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             client_id=f"ledgerline-{name}",
@@ -96,6 +104,7 @@ class ServiceRuntime:
             service=name,
             poll_s=settings.outbox_poll_s,
             after_publish=after_publish,
+            read_sessions=self.read_sessions,
         )
         self.consumer = EventConsumer(
             service=name,
@@ -105,8 +114,10 @@ class ServiceRuntime:
             retries=settings.consumer_retries,
             backoff_s=settings.consumer_backoff_s,
             on_committed=self.relay.wake,
+            read_sessions=self.read_sessions,
         )
         self.hooks = RuntimeHooks()
+        self.handlers: dict[str, Subscription] = {}  # topic -> what subscribe() registered (tests use it)
         self.kafka_connected = False
         self.started_at = dt.datetime.now(dt.UTC)
         self._tasks: list[asyncio.Task[None]] = []
@@ -132,6 +143,7 @@ class ServiceRuntime:
     ) -> None:
         model: type[T] = CATALOG[topic].payload  # type: ignore[assignment]
         self.consumer.subscribe(self.broker, topic, model, handler, name=name, prepare=prepare, instances=instances)
+        self.handlers[topic] = Subscription(handler, f"{self.name}.{name or topic}", prepare)
 
     async def emit(
         self, session: AsyncSession, topic: str, key: str | None, data: BaseModel, subject: str | None = None
@@ -197,7 +209,7 @@ class ServiceRuntime:
 
     # -- health ---------------------------------------------------------------------------
     async def _check_database(self) -> None:
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             await session.execute(text("SELECT 1"))
 
     async def _check_kafka(self) -> None:
@@ -305,7 +317,7 @@ class ServiceRuntime:
         checks = await self.readiness()
         lag, lag_error = await self.lag()
         dl = self.tables.dead_letters
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             dead = (await session.execute(select(dl).order_by(dl.c.id.desc()).limit(50))).mappings().all()
             pending = await session.scalar(
                 select(func.count()).select_from(self.tables.outbox).where(self.tables.outbox.c.sent_at.is_(None))

@@ -93,6 +93,13 @@ class ConsumerStats:
         )
 
 
+async def _keep_raw(message: Any) -> bytes:
+    """FastStream would json-decode the body itself and loop on a malformed one: we decode (and
+    dead-letter what fails) in handle_record instead."""
+    body: bytes = message.body
+    return body
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -104,9 +111,11 @@ class EventConsumer:
         retries: int = 3,
         backoff_s: float = 0.2,
         on_committed: Callable[[], None] | None = None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.service = service
         self._sessions = sessions
+        self._reads = read_sessions or sessions
         self._tables = tables
         self._producer = producer
         self._retries = retries
@@ -143,6 +152,7 @@ class EventConsumer:
                 group_id=consumer_name,
                 ack_policy=AckPolicy.NACK_ON_ERROR,
                 auto_offset_reset="earliest",
+                decoder=_keep_raw,
             )(on_message)
 
     async def handle_record(
@@ -209,7 +219,7 @@ class EventConsumer:
 
     async def _already_processed(self, ce_id: str, consumer_name: str) -> bool:
         processed = self._tables.processed
-        async with self._sessions() as session:
+        async with self._reads() as session:
             found = await session.scalar(
                 select(processed.c.ce_id).where(processed.c.consumer == consumer_name, processed.c.ce_id == ce_id)
             )

@@ -47,8 +47,10 @@ class OutboxRelay:
         poll_s: float = 0.2,
         batch_size: int = 500,
         after_publish: AfterPublish | None = None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._reads = read_sessions or sessions
         self._outbox = outbox
         self._producer = producer  # a getter: the runtime replaces the producer until Kafka answers
         self._service = service
@@ -70,7 +72,7 @@ class OutboxRelay:
         Kafka answers (or does not). Running two relays of one service is safe but may publish a
         row twice; consumers absorb that, and `make run` starts one per service.
         """
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = (
                 await session.execute(
                     select(

@@ -7,7 +7,13 @@ from fastapi import FastAPI
 from ledgerline_invoicing.adapters.database import migrate
 from ledgerline_invoicing.adapters.orm import messaging
 from ledgerline_invoicing.config import InvoicingSettings, get_invoicing_settings
-from ledgerline_invoicing.entrypoints import http_documents, http_folder, subscribers
+from ledgerline_invoicing.entrypoints import (
+    http_corrections,
+    http_documents,
+    http_folder,
+    subscribers,
+    subscribers_corrections,
+)
 from ledgerline_invoicing.entrypoints.http_errors import install_error_handlers
 from ledgerline_invoicing.service.billing_runs import BillingRunner
 from ledgerline_shared.runtime import ServiceRuntime
@@ -42,9 +48,11 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     runner = BillingRunner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
     subscribers.register(runtime, runner)
+    subscribers_corrections.register(runtime, settings)
     app = runtime.create_app(
         http_folder.router,
         http_documents.router,
+        http_corrections.router,
         title="Ledgerline invoicing",
         description="Clients, catalog, folders, rating, billing runs, invoices, credit notes, proformas.",
     )

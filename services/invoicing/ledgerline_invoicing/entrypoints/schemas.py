@@ -137,7 +137,8 @@ class OneTimeItemPatch(Strict):
 
 
 class RateRuleIn(Strict):
-    prefix: str = Field(pattern=r"^\d{1,15}$")
+    # Empty: the catch-all of its kind (e.g. data sessions to an access point name).
+    prefix: str = Field(pattern=r"^\d{0,15}$")
     label: str = Field(min_length=1, max_length=200)
     kind: Literal["voice", "sms", "data"]
     unit_price: Dec = Field(ge=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from ledgerline_invoicing.adapters.orm import (
 from ledgerline_invoicing.domain.errors import DomainError, InvalidBillingItem
 from ledgerline_invoicing.domain.rating import Increment
 from ledgerline_invoicing.entrypoints import schemas
+from ledgerline_invoicing.service.usage import plan_from_row
 from ledgerline_invoicing.service.errors import Conflict, NotFound
 
 
@@ -196,8 +198,13 @@ async def create_rate_plan(session: AsyncSession, data: schemas.RatePlanIn) -> R
             Increment.parse(rule.increment)
         except DomainError as exc:
             raise InvalidBillingItem(f"rules.{i}.increment", exc.message) from exc
-    rules: list[dict[str, Any]] = [r.model_dump(mode="json") for r in data.rules]
-    row = RatePlanRow(code=data.code, rules=rules)
+    row = RatePlanRow(code=data.code, rules=[r.model_dump(mode="json") for r in data.rules])
+    try:
+        plan_from_row(row)  # the domain's own checks (a prefix twice for one kind...), before storing
+    except DomainError as exc:
+        # The domain says 'rules[1].prefix'; the API names fields as 'rules.1.prefix', like pydantic.
+        field = re.sub(r"^rules\[(\d+)\]", r"rules.\1", exc.field)
+        raise InvalidBillingItem(field if field.startswith("rules") else f"rules.{field}", exc.message) from exc
     session.add(row)
     await session.flush()
     return row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -148,4 +148,52 @@ async def issue_document(
     session.add(row)
     await session.flush()
     await runtime.emit(session, EVENT_OF[kind], number or run_id or str(document.id), document)
+    return row, document
+
+
+async def issue_built_document(
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    settings: InvoicingSettings,
+    *,
+    kind: DocumentType,
+    client: ClientRow,
+    issue_date: dt.date,
+    build: Callable[[str], Document],
+) -> tuple[DocumentRow, Document]:
+    """Number, store and publish a document whose content a domain rule built (a credit note).
+
+    `build` receives the number and returns the finished Document; the stored row mirrors it, so
+    its totals, references, reason and requester are exactly those of the published event.
+    """
+    if kind is DocumentType.PREVIEW:
+        raise ValueError("a preview carries no number; use issue_document")
+    seq = await take_next_sequence(session, prefix_of(settings, kind), issue_date.year)
+    document = build(format_number(prefix_of(settings, kind), issue_date.year, seq))
+    if document.number is None or document.type is not kind or document.issue_date != issue_date:
+        raise ValueError("the built document does not carry the number, type and date it was given")
+    row = DocumentRow(
+        id=str(document.id),
+        number=document.number,
+        type=kind.value,
+        status="issued",
+        client_id=client.id,
+        client_code=client.code,
+        client_name=client.name,
+        period=document.period,
+        issue_date=issue_date,
+        month=issue_date.strftime("%Y-%m"),
+        due_date=document.due_date,
+        currency=document.currency,
+        net_total=document.totals.net_total,
+        tax_total=document.totals.tax_total,
+        gross_total=document.totals.gross_total,
+        original_number=document.references[0].number if document.references else None,
+        body=document.model_dump_json(),
+        reason=document.reason,
+        requested_by=document.requested_by,
+    )
+    session.add(row)
+    await session.flush()
+    await runtime.emit(session, EVENT_OF[kind], document.number, document)
     return row, document

@@ -101,6 +101,14 @@ def _row(record: CallRecord, ctx: RatingContext) -> dict[str, Any]:
         "caller": record.caller,
         "callee": record.callee,
         "client_id": client[0] if client else None,
+        # Every row carries every column: one executemany needs the same keys in each parameter set.
+        "destination": None,
+        "prefix": None,
+        "unit_price": None,
+        "connection_fee": None,
+        "billable_s": None,
+        "cost": None,
+        "unratable_reason": None,
     }
     if client is None:
         values["unratable_reason"] = "unknown account"
@@ -127,6 +135,10 @@ async def ingest(session: AsyncSession, records: Sequence[CallRecord], ctx: Rati
     seen: set[str] = set()
     unique: list[CallRecord] = []
     for record in records:
+        if record.started_at.utcoffset() is None:
+            # Without its offset a record's month (and so its invoice) would be a guess.
+            result.rejected.append({"cdr_id": record.cdr_id, "reason": "started_at: an ISO 8601 offset is required"})
+            continue
         if record.cdr_id in seen:
             result.duplicates += 1
             continue

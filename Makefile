@@ -1,0 +1,21 @@
+# Ledgerline: the two commands (and a few helpers). Each installs what is missing first.
+.PHONY: run test bench lint bootstrap clean
+
+run: bootstrap
+	.venv/bin/python deploy/run.py
+
+test:
+	bash deploy/test.sh $(ARGS)
+
+bench: bootstrap
+	bash bench/run.sh
+
+lint: bootstrap
+	.venv/bin/ruff check shared services tests deploy bench
+	.venv/bin/mypy shared/ledgerline_shared services/*/ledgerline_*
+
+bootstrap:
+	bash deploy/bootstrap.sh
+
+clean:
+	rm -rf var/test var/run

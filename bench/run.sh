@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make bench`: each script in bench/ measures Ledgerline against a raw baseline in the same run and
+# writes bench/results/<name>.json. Kafka and PostgreSQL run on their own bench ports.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export KAFKA_PORT=19192 KAFKA_CONTROLLER_PORT=19193 KAFKA_DATA_DIR="$ROOT/var/bench/kafka"
+export PG_PORT=15532 PG_DIR="$ROOT/var/bench/pg"
+cleanup() {
+  bash deploy/kafka.sh stop >/dev/null 2>&1 || true
+  bash deploy/postgres.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+rm -rf "$KAFKA_DATA_DIR"
+bash deploy/postgres.sh start
+bash deploy/kafka.sh start
+bash deploy/kafka.sh wait 90
+bash deploy/kafka.sh create-topics
+export LEDGERLINE_BENCH_KAFKA="127.0.0.1:$KAFKA_PORT"
+export LEDGERLINE_BENCH_PG="postgresql://postgres@127.0.0.1:$PG_PORT"
+export LEDGERLINE_TEST_PG="$LEDGERLINE_BENCH_PG"
+
+mkdir -p bench/results
+status=0
+for script in bench/*_bench.py; do
+  echo "== $script"
+  .venv/bin/python "$script" || { echo "bench failed: $script" >&2; status=1; }
+done
+echo "results in bench/results/"
+exit $status

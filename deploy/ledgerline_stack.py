@@ -1,0 +1,129 @@
+"""Start and stop the four services as separate processes: used by `make run` and the cross-service tests.
+
+Each service gets the same LEDGERLINE_* names (deploy/local-env.names) with the values of its stack:
+the dev stack (ports 8101-8104, SQLite under var/run) or a test stack (its own ports, PostgreSQL
+databases and data folder).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("invoicing", "rendering", "notification", "export")
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+@dataclass
+class StackConfig:
+    kafka: str
+    data_dir: Path
+    jwt_secret: str
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    sftp_port: int = 2222
+    ports: dict[str, int] = field(default_factory=lambda: dict(zip(SERVICES, (8101, 8102, 8103, 8104), strict=True)))
+    database_urls: dict[str, str] = field(default_factory=dict)  # empty: SQLite under data_dir
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self, service: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
+        env.update(
+            {
+                "LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+                "LEDGERLINE_JWT_SECRET": self.jwt_secret,
+                "LEDGERLINE_DATA_DIR": str(self.data_dir),
+                "LEDGERLINE_SMTP_HOST": self.smtp_host,
+                "LEDGERLINE_SMTP_PORT": str(self.smtp_port),
+                "LEDGERLINE_SFTP_PORT": str(self.sftp_port),
+                f"LEDGERLINE_{service.upper()}_PORT": str(self.ports[service]),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if service in self.database_urls:
+            env[f"LEDGERLINE_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
+        env.update(self.extra_env)
+        return env
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+
+class Stack:
+    def __init__(self, config: StackConfig, log_dir: Path) -> None:
+        self.config = config
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, services: tuple[str, ...] = SERVICES) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        for service in services:
+            log = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - lives as long as the process
+            self.processes[service] = subprocess.Popen(
+                [PYTHON, "-m", f"ledgerline_{service}"],
+                env=self.config.env(service),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in the terminal is ours to forward, in order
+            )
+
+    def ready(self, service: str) -> int:
+        try:
+            with urllib.request.urlopen(self.config.url(service) + "/health/ready", timeout=5) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except (urllib.error.URLError, OSError):
+            return 0
+
+    def wait_ready(self, timeout_s: float = 120, services: tuple[str, ...] | None = None) -> None:
+        waiting = list(services or self.processes)
+        deadline = time.monotonic() + timeout_s
+        while waiting and time.monotonic() < deadline:
+            for service in list(waiting):
+                proc = self.processes.get(service)
+                if proc is not None and proc.poll() is not None:
+                    tail = (self.log_dir / f"{service}.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{service} exited with {proc.returncode}:\n{tail}")
+                if self.ready(service) == 200:
+                    waiting.remove(service)
+            time.sleep(0.3)
+        if waiting:
+            raise TimeoutError(f"not ready after {timeout_s:.0f} s: {', '.join(waiting)}")
+
+    def stop(self, service: str | None = None, *, hard: bool = False) -> None:
+        names = [service] if service else list(self.processes)
+        for name in names:
+            proc = self.processes.get(name)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+        for name in names:
+            proc = self.processes.pop(name, None)
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def kafka_script(*args: str, port: int, controller_port: int, data_dir: Path) -> None:
+    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller_port),
+           "KAFKA_DATA_DIR": str(data_dir)}
+    subprocess.run(["bash", str(ROOT / "deploy" / "kafka.sh"), *args], env=env, check=True)
+
+
+if __name__ == "__main__":
+    print("use deploy/run.py (make run) or the test fixtures", file=sys.stderr)
+    sys.exit(2)

@@ -1,0 +1,129 @@
+"""`make run`: Kafka, a mail catcher, the four services, the demo operator; Ctrl-C stops it all.
+
+Everything lives under var/run (SQLite databases, documents, Kafka data, caught mail), so a second
+`make run` finds the demo already loaded and loads nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ledgerline_stack import PYTHON, ROOT, Stack, StackConfig, kafka_script  # noqa: E402
+
+RUN = ROOT / "var" / "run"
+KAFKA_PORT, KAFKA_CONTROLLER_PORT = 9092, 9093
+SMTP_PORT, MAIL_HTTP_PORT, SFTP_PORT = 2525, 8025, 2222
+
+
+def jwt_secret() -> str:
+    path = RUN / "jwt-secret"
+    if not path.exists():
+        RUN.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def mint(secret: str, sub: str, roles: str) -> str:
+    env = {**os.environ, "LEDGERLINE_JWT_SECRET": secret}
+    out = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ledgerline"), "token", "--sub", sub, "--roles", roles, "--hours", "24"],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    return out.stdout.strip()
+
+
+def post_json(url: str, token: str, body: dict[str, object] | None = None) -> dict[str, object]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body or {}).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        result: dict[str, object] = json.loads(answer.read())
+        return result
+
+
+def main() -> int:
+    started = time.monotonic()
+    secret = jwt_secret()
+    kafka_dir = RUN / "kafka"
+    kafka_script("start", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
+    kafka_script("wait", "90", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
+    kafka_script("create-topics", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
+    catcher = subprocess.Popen(
+        [PYTHON, str(ROOT / "deploy" / "mail_catcher.py"), "--smtp-port", str(SMTP_PORT),
+         "--http-port", str(MAIL_HTTP_PORT), "--folder", str(RUN / "mail")],
+        start_new_session=True,
+    )
+    config = StackConfig(
+        kafka=f"127.0.0.1:{KAFKA_PORT}", data_dir=RUN / "data", jwt_secret=secret,
+        smtp_port=SMTP_PORT, sftp_port=SFTP_PORT,
+    )
+    stack = Stack(config, RUN / "logs")
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        print("\nstopping Ledgerline...", flush=True)
+        stack.stop()
+        catcher.terminate()
+        catcher.wait(timeout=10)
+        kafka_script("stop", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        stack.start()
+        stack.wait_ready(timeout_s=180)
+        ready_after = time.monotonic() - started
+        admin = mint(secret, "admin", "admin")
+        demo = subprocess.run(
+            [PYTHON, "-m", "ledgerline_invoicing.entrypoints.demo", "--url", config.url("invoicing"), "--token", admin],
+            cwd=ROOT,
+        )
+        if demo.returncode != 0:
+            print("warning: the demo operator did not load completely (see above)", file=sys.stderr)
+        sftp = post_json(config.url("export") + "/api/v1/me/sftp/password", admin)
+        print(
+            f"""
+Ledgerline is running (all four services ready after {ready_after:.0f} s). Ctrl-C stops everything.
+
+  invoicing     {config.url('invoicing')}/dashboard   API docs {config.url('invoicing')}/docs
+  rendering     {config.url('rendering')}/dashboard
+  notification  {config.url('notification')}/dashboard
+  export        {config.url('export')}/dashboard
+  caught mail   http://127.0.0.1:{MAIL_HTTP_PORT}
+  SFTP          sftp -P {SFTP_PORT} {sftp.get('username')}@127.0.0.1   password: {sftp.get('password')}
+
+  admin token (24 h):
+  export TOKEN={admin}
+  e.g.  curl -H "Authorization: Bearer $TOKEN" '{config.url('invoicing')}/api/v1/invoices?month={time.strftime('%Y-%m')}'
+
+  logs: {RUN / 'logs'}
+""",
+            flush=True,
+        )
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(1)
+        print("a service stopped; see the logs", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
