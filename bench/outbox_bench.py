@@ -56,8 +56,9 @@ async def main() -> None:
         sessions = make_sessionmaker(engine)
         async with sessions() as session, session.begin():
             for i in range(count):
-                await add_to_outbox(session, tables.outbox, source="/bench", topic=topic, key=str(i % 64),
-                                    data=payload(i))
+                await add_to_outbox(
+                    session, tables.outbox, source="/bench", topic=topic, key=str(i % 64), data=payload(i)
+                )
         producer = make_producer(bootstrap, "bench-relay")
         await producer.start()
 
@@ -66,13 +67,21 @@ async def main() -> None:
         futures = []
         for i in range(count):
             headers = Envelope.new(source="/bench", type=topic).headers()
-            futures.append(await producer.send(topic, payload(i).model_dump_json().encode(), key=str(i % 64).encode(),
-                                               headers=headers))
+            futures.append(
+                await producer.send(
+                    topic, payload(i).model_dump_json().encode(), key=str(i % 64).encode(), headers=headers
+                )
+            )
         await asyncio.gather(*futures)
         raw_s = time.perf_counter() - raw_started
 
-        relay = OutboxRelay(sessions, tables.outbox, lambda: producer, service="bench",
-                            read_sessions=make_read_sessionmaker(engine))
+        relay = OutboxRelay(
+            sessions,
+            tables.outbox,
+            lambda: producer,
+            service="bench",
+            read_sessions=make_read_sessionmaker(engine),
+        )
         relay_started = time.perf_counter()
         published = 0
         while (n := await relay.publish_pending()) > 0:

@@ -30,7 +30,9 @@ class StackConfig:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     sftp_port: int = 2222
-    ports: dict[str, int] = field(default_factory=lambda: dict(zip(SERVICES, (8101, 8102, 8103, 8104), strict=True)))
+    ports: dict[str, int] = field(
+        default_factory=lambda: dict(zip(SERVICES, (8101, 8102, 8103, 8104), strict=True))
+    )
     database_urls: dict[str, str] = field(default_factory=dict)  # empty: SQLite under data_dir
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -67,7 +69,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         for service in services:
-            log = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - lives as long as the process
+            log = open(self.log_dir / f"{service}.log", "ab")
             self.processes[service] = subprocess.Popen(
                 [PYTHON, "-m", f"ledgerline_{service}"],
                 env=self.config.env(service),
@@ -119,8 +121,12 @@ class Stack:
 
 
 def kafka_script(*args: str, port: int, controller_port: int, data_dir: Path) -> None:
-    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller_port),
-           "KAFKA_DATA_DIR": str(data_dir)}
+    env = {
+        **os.environ,
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(controller_port),
+        "KAFKA_DATA_DIR": str(data_dir),
+    }
     subprocess.run(["bash", str(ROOT / "deploy" / "kafka.sh"), *args], env=env, check=True)
 
 

@@ -25,7 +25,7 @@ class KeepMessages:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         name = f"{time.time_ns()}.eml"
         (self.folder / name).write_bytes(envelope.original_content or envelope.content)
         return "250 OK kept as " + name
@@ -38,13 +38,17 @@ def _index(folder: Path) -> str:
         attachments = [p.get_filename() for p in msg.iter_attachments()]  # type: ignore[attr-defined]
         rows.append(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href='/{}'>raw</a></td></tr>".format(
-                *(html.escape(str(v or "")) for v in (msg["Date"], msg["To"], msg["Subject"], ", ".join(map(str, attachments)))),
+                *(
+                    html.escape(str(v or ""))
+                    for v in (msg["Date"], msg["To"], msg["Subject"], ", ".join(map(str, attachments)))
+                ),
                 html.escape(path.name),
             )
         )
     return (
         "<!doctype html><meta charset=utf-8><title>Ledgerline mail</title>"
-        "<style>body{font:14px system-ui;margin:1.5rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem}</style>"
+        "<style>body{font:14px system-ui;margin:1.5rem}"
+        "td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem}</style>"
         "<h1>Mail caught by the local SMTP server</h1><table><tr><th>date</th><th>to</th><th>subject</th>"
         "<th>attachments</th><th></th></tr>" + "".join(rows) + "</table>"
     )
@@ -52,7 +56,7 @@ def _index(folder: Path) -> str:
 
 def serve_http(folder: Path, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             name = self.path.lstrip("/")
             if not name:
                 body, kind = _index(folder).encode(), "text/html; charset=utf-8"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledgerline_stack import PYTHON, ROOT, Stack, StackConfig, kafka_script  # noqa: E402
+from ledgerline_stack import PYTHON, ROOT, Stack, StackConfig, kafka_script
 
 RUN = ROOT / "var" / "run"
 KAFKA_PORT, KAFKA_CONTROLLER_PORT = 9092, 9093
@@ -37,15 +37,29 @@ def jwt_secret() -> str:
 def mint(secret: str, sub: str, roles: str) -> str:
     env = {**os.environ, "LEDGERLINE_JWT_SECRET": secret}
     out = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ledgerline"), "token", "--sub", sub, "--roles", roles, "--hours", "24"],
-        env=env, check=True, capture_output=True, text=True,
+        [
+            str(ROOT / ".venv" / "bin" / "ledgerline"),
+            "token",
+            "--sub",
+            sub,
+            "--roles",
+            roles,
+            "--hours",
+            "24",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return out.stdout.strip()
 
 
 def post_json(url: str, token: str, body: dict[str, object] | None = None) -> dict[str, object]:
     request = urllib.request.Request(
-        url, data=json.dumps(body or {}).encode(), method="POST",
+        url,
+        data=json.dumps(body or {}).encode(),
+        method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
@@ -61,13 +75,24 @@ def main() -> int:
     kafka_script("wait", "90", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
     kafka_script("create-topics", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
     catcher = subprocess.Popen(
-        [PYTHON, str(ROOT / "deploy" / "mail_catcher.py"), "--smtp-port", str(SMTP_PORT),
-         "--http-port", str(MAIL_HTTP_PORT), "--folder", str(RUN / "mail")],
+        [
+            PYTHON,
+            str(ROOT / "deploy" / "mail_catcher.py"),
+            "--smtp-port",
+            str(SMTP_PORT),
+            "--http-port",
+            str(MAIL_HTTP_PORT),
+            "--folder",
+            str(RUN / "mail"),
+        ],
         start_new_session=True,
     )
     config = StackConfig(
-        kafka=f"127.0.0.1:{KAFKA_PORT}", data_dir=RUN / "data", jwt_secret=secret,
-        smtp_port=SMTP_PORT, sftp_port=SFTP_PORT,
+        kafka=f"127.0.0.1:{KAFKA_PORT}",
+        data_dir=RUN / "data",
+        jwt_secret=secret,
+        smtp_port=SMTP_PORT,
+        sftp_port=SFTP_PORT,
     )
     stack = Stack(config, RUN / "logs")
     stopping = False
@@ -90,7 +115,15 @@ def main() -> int:
         ready_after = time.monotonic() - started
         admin = mint(secret, "admin", "admin")
         demo = subprocess.run(
-            [PYTHON, "-m", "ledgerline_invoicing.entrypoints.demo", "--url", config.url("invoicing"), "--token", admin],
+            [
+                PYTHON,
+                "-m",
+                "ledgerline_invoicing.entrypoints.demo",
+                "--url",
+                config.url("invoicing"),
+                "--token",
+                admin,
+            ],
             cwd=ROOT,
         )
         if demo.returncode != 0:
@@ -100,18 +133,19 @@ def main() -> int:
             f"""
 Ledgerline is running (all four services ready after {ready_after:.0f} s). Ctrl-C stops everything.
 
-  invoicing     {config.url('invoicing')}/dashboard   API docs {config.url('invoicing')}/docs
-  rendering     {config.url('rendering')}/dashboard
-  notification  {config.url('notification')}/dashboard
-  export        {config.url('export')}/dashboard
+  invoicing     {config.url("invoicing")}/dashboard   API docs {config.url("invoicing")}/docs
+  rendering     {config.url("rendering")}/dashboard
+  notification  {config.url("notification")}/dashboard
+  export        {config.url("export")}/dashboard
   caught mail   http://127.0.0.1:{MAIL_HTTP_PORT}
-  SFTP          sftp -P {SFTP_PORT} {sftp.get('username')}@127.0.0.1   password: {sftp.get('password')}
+  SFTP          sftp -P {SFTP_PORT} {sftp.get("username")}@127.0.0.1   password: {sftp.get("password")}
 
   admin token (24 h):
   export TOKEN={admin}
-  e.g.  curl -H "Authorization: Bearer $TOKEN" '{config.url('invoicing')}/api/v1/invoices?month={time.strftime('%Y-%m')}'
+  e.g.  curl -H "Authorization: Bearer $TOKEN" \\
+          '{config.url("invoicing")}/api/v1/invoices?month={time.strftime("%Y-%m")}'
 
-  logs: {RUN / 'logs'}
+  logs: {RUN / "logs"}
 """,
             flush=True,
         )

@@ -21,7 +21,11 @@ SECRET = "auth-test-secret-0123456789abcdef01234567"
 SERVICES = {
     "invoicing": ("ledgerline_invoicing.entrypoints.app", "ledgerline_invoicing.config", "InvoicingSettings"),
     "rendering": ("ledgerline_rendering.entrypoints.app", "ledgerline_rendering.config", "RenderingSettings"),
-    "notification": ("ledgerline_notification.entrypoints.app", "ledgerline_notification.config", "NotificationSettings"),
+    "notification": (
+        "ledgerline_notification.entrypoints.app",
+        "ledgerline_notification.config",
+        "NotificationSettings",
+    ),
     "export": ("ledgerline_export.entrypoints.app", "ledgerline_export.config", "ExportSettings"),
 }
 
@@ -53,11 +57,13 @@ async def test_every_api_route_requires_a_valid_token_and_role(service_app: tupl
     now = dt.datetime.now(dt.UTC)
     expired = jwt.encode(
         {"sub": "alice", "roles": ["admin"], "exp": int((now - dt.timedelta(minutes=5)).timestamp())},
-        SECRET, algorithm="HS256",
+        SECRET,
+        algorithm="HS256",
     )
     forged = jwt.encode(
         {"sub": "alice", "roles": ["admin"], "exp": int((now + dt.timedelta(hours=1)).timestamp())},
-        "another-secret-0123456789abcdef0123456789", algorithm="HS256",
+        "another-secret-0123456789abcdef0123456789",
+        algorithm="HS256",
     )
     unsigned = jwt.encode({"sub": "alice", "roles": ["admin"], "exp": 4102444800}, None, algorithm="none")
     weak = mint_token(settings, sub="mallory", roles=["nobody"])
@@ -74,4 +80,6 @@ async def test_every_api_route_requires_a_valid_token_and_role(service_app: tupl
                 ("too weak", {"Authorization": f"Bearer {weak}"}, 403),
             ):
                 answer = await http.request(method, path, headers=headers, json={})
-                assert answer.status_code == expected, f"{method} {path} with {label}: {answer.status_code} {answer.text}"
+                assert answer.status_code == expected, (
+                    f"{method} {path} with {label}: {answer.status_code} {answer.text}"
+                )

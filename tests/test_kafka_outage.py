@@ -8,8 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, eventually
-
+from e2e_support import ROOT, eventually
 from ledgerline_stack import SERVICES, Stack, StackConfig, kafka_script
 
 PORT, CONTROLLER_PORT = 29092, 29093
@@ -28,8 +27,12 @@ def own_kafka(kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-
 
 async def test_readiness_follows_kafka_without_restart(own_kafka: Path, tmp_path: Path) -> None:
     config = StackConfig(
-        kafka=f"127.0.0.1:{PORT}", data_dir=tmp_path / "data", jwt_secret="outage-secret-0123456789abcdef012345",
-        smtp_port=28525, sftp_port=28222, ports=dict(zip(SERVICES, (28101, 28102, 28103, 28104), strict=True)),
+        kafka=f"127.0.0.1:{PORT}",
+        data_dir=tmp_path / "data",
+        jwt_secret="outage-secret-0123456789abcdef012345",
+        smtp_port=28525,
+        sftp_port=28222,
+        ports=dict(zip(SERVICES, (28101, 28102, 28103, 28104), strict=True)),
     )
     stack = Stack(config, ROOT / "var" / "test" / "logs" / f"outage-{uuid.uuid4().hex[:6]}")
     stack.start()
@@ -38,12 +41,20 @@ async def test_readiness_follows_kafka_without_restart(own_kafka: Path, tmp_path
         pids = {name: proc.pid for name, proc in stack.processes.items()}
 
         async def all_status(code: int) -> bool:
-            return all(await asyncio.gather(*(asyncio.to_thread(lambda s=s: stack.ready(s) == code) for s in SERVICES)))
+            return all(
+                await asyncio.gather(
+                    *(asyncio.to_thread(lambda s=s: stack.ready(s) == code) for s in SERVICES)
+                )
+            )
 
-        await asyncio.to_thread(kafka_script, "stop", port=PORT, controller_port=CONTROLLER_PORT, data_dir=own_kafka)
+        await asyncio.to_thread(
+            kafka_script, "stop", port=PORT, controller_port=CONTROLLER_PORT, data_dir=own_kafka
+        )
         await eventually(lambda: all_status(503), 60)
 
-        await asyncio.to_thread(kafka_script, "start", port=PORT, controller_port=CONTROLLER_PORT, data_dir=own_kafka)
+        await asyncio.to_thread(
+            kafka_script, "start", port=PORT, controller_port=CONTROLLER_PORT, data_dir=own_kafka
+        )
         await eventually(lambda: all_status(200), 120)
         assert {name: proc.pid for name, proc in stack.processes.items()} == pids
         assert all(proc.poll() is None for proc in stack.processes.values())

@@ -46,7 +46,8 @@ async def _service(path: Path) -> TinyService:
     metadata = MetaData()
     tables = define_messaging_tables(metadata)
     effects = Table(
-        "effects", metadata,
+        "effects",
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("reference", String(50), nullable=False),
     )
@@ -80,7 +81,9 @@ async def _eventually(check, timeout: float = 30.0) -> None:  # type: ignore[no-
 
 
 async def _count_messages(bootstrap: str, topic: str) -> list[tuple[dict[str, str], bytes]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
@@ -97,11 +100,17 @@ async def _count_messages(bootstrap: str, topic: str) -> list[tuple[dict[str, st
         await consumer.stop()
 
 
-async def _consume(svc: TinyService, bootstrap: str, topic: str, producer: AIOKafkaProducer, handler, retries: int = 2):  # type: ignore[no-untyped-def]
+async def _consume(
+    svc: TinyService, bootstrap: str, topic: str, producer: AIOKafkaProducer, handler, retries: int = 2
+):  # type: ignore[no-untyped-def]
     broker = KafkaBroker(bootstrap, logger=None)
     consumer = EventConsumer(
-        service="tiny", sessions=svc.sessions, tables=svc.tables, producer=lambda: producer,
-        retries=retries, backoff_s=0.05,
+        service="tiny",
+        sessions=svc.sessions,
+        tables=svc.tables,
+        producer=lambda: producer,
+        retries=retries,
+        backoff_s=0.05,
     )
     consumer.subscribe(broker, topic, Payment, handler, name=topic)
     await broker.start()
@@ -117,17 +126,27 @@ def _record_effect(svc: TinyService):  # type: ignore[no-untyped-def]
     return handler
 
 
-async def test_relay_crash_after_publish_causes_no_duplicate_effect(tmp_path, kafka_bootstrap, test_topic, producer):
+async def test_relay_crash_after_publish_causes_no_duplicate_effect(
+    tmp_path, kafka_bootstrap, test_topic, producer
+):
     svc = await _service(tmp_path)
     async with svc.sessions() as session, session.begin():
         for i in range(5):
-            await add_to_outbox(session, svc.tables.outbox, source="/test", topic=test_topic, key="k",
-                                data=Payment(reference=f"P{i}"))
+            await add_to_outbox(
+                session,
+                svc.tables.outbox,
+                source="/test",
+                topic=test_topic,
+                key="k",
+                data=Payment(reference=f"P{i}"),
+            )
 
     async def crash(_ids: list[int]) -> None:
         raise RuntimeError("relay killed after publishing, before marking sent")
 
-    crashing = OutboxRelay(svc.sessions, svc.tables.outbox, lambda: producer, service="tiny", after_publish=crash)
+    crashing = OutboxRelay(
+        svc.sessions, svc.tables.outbox, lambda: producer, service="tiny", after_publish=crash
+    )
     with pytest.raises(RuntimeError):
         await crashing.publish_pending()
     async with svc.sessions() as session:
@@ -141,8 +160,10 @@ async def test_relay_crash_after_publish_causes_no_duplicate_effect(tmp_path, ka
 
     broker, _consumer = await _consume(svc, kafka_bootstrap, test_topic, producer, _record_effect(svc))
     try:
+
         async def all_applied() -> bool:
             return len(await _effects(svc)) >= 5
+
         await _eventually(all_applied)
         await asyncio.sleep(1.0)  # the duplicates have had time to arrive too
         assert await _effects(svc) == [f"P{i}" for i in range(5)]
@@ -154,14 +175,24 @@ async def test_redelivered_event_is_applied_once(tmp_path, kafka_bootstrap, test
     svc = await _service(tmp_path)
     envelope = Envelope.new(source="/test", type=test_topic)
     for _ in range(3):
-        await producer.send_and_wait(test_topic, Payment(reference="ONCE").model_dump_json().encode(),
-                                     key=b"k", headers=envelope.headers())
-    await producer.send_and_wait(test_topic, Payment(reference="AFTER").model_dump_json().encode(), key=b"k",
-                                 headers=Envelope.new(source="/test", type=test_topic).headers())
+        await producer.send_and_wait(
+            test_topic,
+            Payment(reference="ONCE").model_dump_json().encode(),
+            key=b"k",
+            headers=envelope.headers(),
+        )
+    await producer.send_and_wait(
+        test_topic,
+        Payment(reference="AFTER").model_dump_json().encode(),
+        key=b"k",
+        headers=Envelope.new(source="/test", type=test_topic).headers(),
+    )
     broker, consumer = await _consume(svc, kafka_bootstrap, test_topic, producer, _record_effect(svc))
     try:
+
         async def done() -> bool:
             return "AFTER" in await _effects(svc)
+
         await _eventually(done)
         assert await _effects(svc) == ["ONCE", "AFTER"]
         assert consumer.stats.topics[test_topic].duplicates == 2
@@ -169,20 +200,33 @@ async def test_redelivered_event_is_applied_once(tmp_path, kafka_bootstrap, test
         await broker.stop()
 
 
-async def test_failing_message_goes_to_dlq_and_partition_moves_on(tmp_path, kafka_bootstrap, test_topic, producer):
+async def test_failing_message_goes_to_dlq_and_partition_moves_on(
+    tmp_path, kafka_bootstrap, test_topic, producer
+):
     svc = await _service(tmp_path)
     bad = Envelope.new(source="/test", type=test_topic)
-    await producer.send_and_wait(test_topic, Payment(reference="BAD", poison=True).model_dump_json().encode(),
-                                 key=b"k", headers=bad.headers())
-    await producer.send_and_wait(test_topic, b"{not json", key=b"k",
-                                 headers=Envelope.new(source="/test", type=test_topic).headers())
+    await producer.send_and_wait(
+        test_topic,
+        Payment(reference="BAD", poison=True).model_dump_json().encode(),
+        key=b"k",
+        headers=bad.headers(),
+    )
+    await producer.send_and_wait(
+        test_topic, b"{not json", key=b"k", headers=Envelope.new(source="/test", type=test_topic).headers()
+    )
     for ref in ("G1", "G2"):
-        await producer.send_and_wait(test_topic, Payment(reference=ref).model_dump_json().encode(), key=b"k",
-                                     headers=Envelope.new(source="/test", type=test_topic).headers())
+        await producer.send_and_wait(
+            test_topic,
+            Payment(reference=ref).model_dump_json().encode(),
+            key=b"k",
+            headers=Envelope.new(source="/test", type=test_topic).headers(),
+        )
     broker, _consumer = await _consume(svc, kafka_bootstrap, test_topic, producer, _record_effect(svc))
     try:
+
         async def good_applied() -> bool:
             return await _effects(svc) == ["G1", "G2"]
+
         await _eventually(good_applied)
         dead = await _count_messages(kafka_bootstrap, test_topic + ".dlq")
         assert len(dead) == 2
@@ -199,7 +243,9 @@ async def test_failing_message_goes_to_dlq_and_partition_moves_on(tmp_path, kafk
         await broker.stop()
 
 
-async def test_handler_that_keeps_failing_is_retried_then_dead_lettered(tmp_path, kafka_bootstrap, test_topic, producer):
+async def test_handler_that_keeps_failing_is_retried_then_dead_lettered(
+    tmp_path, kafka_bootstrap, test_topic, producer
+):
     svc = await _service(tmp_path)
     attempts = 0
 
@@ -209,12 +255,18 @@ async def test_handler_that_keeps_failing_is_retried_then_dead_lettered(tmp_path
         await session.execute(insert(svc.effects).values(reference="half-done"))
         raise RuntimeError("database said no")  # the effect above must roll back with it
 
-    await producer.send_and_wait(test_topic, Payment(reference="X").model_dump_json().encode(), key=b"k",
-                                 headers=Envelope.new(source="/test", type=test_topic).headers())
+    await producer.send_and_wait(
+        test_topic,
+        Payment(reference="X").model_dump_json().encode(),
+        key=b"k",
+        headers=Envelope.new(source="/test", type=test_topic).headers(),
+    )
     broker, _consumer = await _consume(svc, kafka_bootstrap, test_topic, producer, flaky, retries=3)
     try:
+
         async def dead_lettered() -> bool:
             return len(await _count_messages(kafka_bootstrap, test_topic + ".dlq")) == 1
+
         await _eventually(dead_lettered)
         assert attempts == 3
         assert await _effects(svc) == []
@@ -233,8 +285,12 @@ async def test_consumer_commits_only_after_its_transaction(tmp_path, kafka_boots
         inside.set()
         await release.wait()
 
-    await producer.send_and_wait(test_topic, Payment(reference="SLOW").model_dump_json().encode(), key=b"k",
-                                 headers=Envelope.new(source="/test", type=test_topic).headers())
+    await producer.send_and_wait(
+        test_topic,
+        Payment(reference="SLOW").model_dump_json().encode(),
+        key=b"k",
+        headers=Envelope.new(source="/test", type=test_topic).headers(),
+    )
     broker, _consumer = await _consume(svc, kafka_bootstrap, test_topic, producer, slow)
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
@@ -254,6 +310,7 @@ async def test_consumer_commits_only_after_its_transaction(tmp_path, kafka_boots
 
         async def moved() -> bool:
             return await committed() == 1
+
         await _eventually(moved)
         assert await _effects(svc) == ["SLOW"]
     finally:

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
 from ledgerline_shared.observability import context, metrics
-from ledgerline_shared.observability.kafka_lag import PartitionLag, consumer_lag
+from ledgerline_shared.observability.kafka_lag import LagProbe, PartitionLag
 from ledgerline_shared.observability.logs import configure_logging
 from ledgerline_shared.settings import Settings
 from ledgerline_shared.topics import CATALOG
@@ -43,7 +43,9 @@ from ledgerline_shared.topics import CATALOG
 log = structlog.get_logger(__name__)
 T = TypeVar("T", bound=BaseModel)
 Check = Callable[[], Awaitable[None]]
-_dashboard_env = Environment(loader=PackageLoader("ledgerline_shared", "templates"), autoescape=select_autoescape())
+_dashboard_env = Environment(
+    loader=PackageLoader("ledgerline_shared", "templates"), autoescape=select_autoescape()
+)
 
 
 @dataclass
@@ -65,7 +67,7 @@ class RuntimeHooks:
     """Service-specific parts the runtime runs at the right moment."""
 
     migrate: Callable[[str], None] | None = None  # runs Alembic upgrade head on the URL
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     checks: dict[str, Check] = field(default_factory=dict)
@@ -121,6 +123,7 @@ class ServiceRuntime:
         self.kafka_connected = False
         self.started_at = dt.datetime.now(dt.UTC)
         self._tasks: list[asyncio.Task[None]] = []
+        self.lag_probe = LagProbe(settings.kafka_bootstrap_servers)
         self._lag_cache: tuple[float, list[PartitionLag], str | None] = (0.0, [], None)
         for topic in publishes:  # declared for the AsyncAPI document only
             spec = CATALOG[topic]
@@ -142,7 +145,9 @@ class ServiceRuntime:
         instances: int = 1,
     ) -> None:
         model: type[T] = CATALOG[topic].payload  # type: ignore[assignment]
-        self.consumer.subscribe(self.broker, topic, model, handler, name=name, prepare=prepare, instances=instances)
+        self.consumer.subscribe(
+            self.broker, topic, model, handler, name=name, prepare=prepare, instances=instances
+        )
         self.handlers[topic] = Subscription(handler, f"{self.name}.{name or topic}", prepare)
 
     async def emit(
@@ -150,8 +155,13 @@ class ServiceRuntime:
     ) -> str:
         """Write an event into the outbox inside the caller's transaction."""
         return await add_to_outbox(
-            session, self.tables.outbox, source=f"/ledgerline/{self.name}", topic=topic, key=key,
-            data=data, subject=subject,
+            session,
+            self.tables.outbox,
+            source=f"/ledgerline/{self.name}",
+            topic=topic,
+            key=key,
+            data=data,
+            subject=subject,
         )
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -179,6 +189,10 @@ class ServiceRuntime:
                 except Exception:
                     pass
                 await asyncio.sleep(2)
+        try:
+            await self.lag_probe.start()
+        except Exception as exc:  # the dashboard says so; messaging does not depend on it
+            log.warning("lag probe not started", error=str(exc))
         self.kafka_connected = True
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         log.info("kafka connected", subscriptions=self.consumer.subscriptions)
@@ -203,6 +217,7 @@ class ServiceRuntime:
             await self.broker.stop()
         except Exception:
             pass
+        await self.lag_probe.stop()
         if self.producer is not None:
             await self.producer.stop()
         await self.engine.dispose()
@@ -246,9 +261,7 @@ class ServiceRuntime:
         if time.monotonic() - cached_at < 5:
             return rows, error
         try:
-            rows = await asyncio.wait_for(
-                consumer_lag(self.settings.kafka_bootstrap_servers, self.consumer.subscriptions), 8.0
-            )
+            rows = await asyncio.wait_for(self.lag_probe.measure(self.consumer.subscriptions), 8.0)
             error = None
             for row in rows:
                 metrics.CONSUMER_LAG.labels(self.name, row.topic, str(row.partition)).set(row.lag)
@@ -271,7 +284,9 @@ class ServiceRuntime:
         app.state.runtime = self
 
         @app.middleware("http")
-        async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        async def correlation(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
             cid = request.headers.get("x-correlation-id")
             if cid:
                 context.bind(correlation_id=cid[:100])
@@ -320,7 +335,9 @@ class ServiceRuntime:
         async with self.read_sessions() as session:
             dead = (await session.execute(select(dl).order_by(dl.c.id.desc()).limit(50))).mappings().all()
             pending = await session.scalar(
-                select(func.count()).select_from(self.tables.outbox).where(self.tables.outbox.c.sent_at.is_(None))
+                select(func.count())
+                .select_from(self.tables.outbox)
+                .where(self.tables.outbox.c.sent_at.is_(None))
             )
         sections = [await section() for section in self.hooks.dashboard]
         return _dashboard_env.get_template("dashboard.html").render(
@@ -353,7 +370,9 @@ class ServiceRuntime:
                 key=row["key"].encode() if row["key"] is not None else None,
                 headers=headers,
             )
-            await session.execute(update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC)))
+            await session.execute(
+                update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC))
+            )
         return {"replayed": dead_letter_id, "topic": row["topic"]}
 
 

@@ -27,7 +27,9 @@ class FakeRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def record_for(topic: str, data: BaseModel, key: str | None = None, envelope: Envelope | None = None) -> FakeRecord:
+def record_for(
+    topic: str, data: BaseModel, key: str | None = None, envelope: Envelope | None = None
+) -> FakeRecord:
     envelope = envelope or Envelope.new(source="/test", type=topic, subject=key)
     return FakeRecord(
         topic=topic,
@@ -41,5 +43,9 @@ async def deliver(runtime: ServiceRuntime, record: FakeRecord, handler_name: str
     """Run the handler registered for the record's topic on it."""
     subscription = runtime.handlers[record.topic]
     await runtime.consumer.handle_record(
-        record, CATALOG[record.topic].payload, subscription.handler, subscription.consumer_name, subscription.prepare
+        record,
+        CATALOG[record.topic].payload,
+        subscription.handler,
+        subscription.consumer_name,
+        subscription.prepare,
     )

@@ -7,6 +7,8 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
+
 from ledgerline_export.domain.datev import DatevOptions
 from ledgerline_export.domain.journal_entry import DEFAULT_VAT_ACCOUNTS, AccountPlan
 from ledgerline_shared.document_store import store_root
@@ -25,8 +27,10 @@ class ExportSettings(Settings):
     receivable_account: str = "411000"
     receivable_label: str = "Clients"
     default_revenue_account: str = "706000"
-    revenue_labels: dict[str, str] = {}
-    vat_accounts: dict[str, str] = {format(k, "f"): v for k, v in DEFAULT_VAT_ACCOUNTS.items()}
+    revenue_labels: dict[str, str] = Field(default_factory=dict)
+    vat_accounts: dict[str, str] = Field(
+        default_factory=lambda: {format(k, "f"): v for k, v in DEFAULT_VAT_ACCOUNTS.items()}
+    )
     accounting_currency: str = "EUR"
 
     seller_siren: str = "123456789"  # names the FEC file: <SIREN>FEC<closing date>.txt
@@ -36,12 +40,12 @@ class ExportSettings(Settings):
     datev_fiscal_year_start_month: int = 1
     datev_account_length: int = 6
     datev_chart: str = ""
-    datev_account_map: dict[str, str] = {}
-    datev_debtor_accounts: dict[str, str] = {}
+    datev_account_map: dict[str, str] = Field(default_factory=dict)
+    datev_debtor_accounts: dict[str, str] = Field(default_factory=dict)
     iif_receivable_name: str = "Accounts Receivable"
-    iif_account_names: dict[str, str] = {}
-    xero_tax_types: dict[str, str] = {}
-    xero_account_codes: dict[str, str] = {}
+    iif_account_names: dict[str, str] = Field(default_factory=dict)
+    xero_tax_types: dict[str, str] = Field(default_factory=dict)
+    xero_account_codes: dict[str, str] = Field(default_factory=dict)
 
     def document_root(self) -> Path:
         return store_root(self.data_dir)

@@ -35,7 +35,7 @@ class RenderingSettings(Settings):
         return store_root(self.data_dir)
 
     def branding(self) -> Branding:
-        fields = {
+        fields: dict[str, str] = {
             "seller_name": self.seller_name,
             "line1": self.seller_line1,
             "postcode": self.seller_postcode,
@@ -47,7 +47,7 @@ class RenderingSettings(Settings):
             "bank_name": self.bank_name,
             "iban": self.iban,
             "bic": self.bic,
-            "logo_path": str(self.logo_path) if self.logo_path else None,
+            "logo_path": str(self.logo_path) if self.logo_path else "",
         }
         path = self.branding_file or self.data_dir / "branding.json"
         if path.is_file():
@@ -55,14 +55,17 @@ class RenderingSettings(Settings):
         return Branding(
             seller_name=fields["seller_name"],
             seller_address=Address(
-                line1=fields["line1"], postcode=fields["postcode"], city=fields["city"], country=fields["country"]
+                line1=fields["line1"],
+                postcode=fields["postcode"],
+                city=fields["city"],
+                country=fields["country"],
             ),
             seller_vat_id=fields["seller_vat_id"],
             seller_siren=fields["seller_siren"],
             iban=fields["iban"],
             bic=fields["bic"],
             logo_path=Path(fields["logo_path"]) if fields.get("logo_path") else None,
-            bank_name=fields.get("bank_name"),
+            bank_name=fields.get("bank_name") or None,
             email=fields.get("email"),
         )
 

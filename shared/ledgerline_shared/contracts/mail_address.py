@@ -11,7 +11,9 @@ import re
 _FORBIDDEN_ANYWHERE = re.compile(r"[\r\n\x00-\x1f\x7f]")
 _NAME_FORBIDDEN = re.compile(r'[<>,;:"\\]')
 # A practical address rule: local@domain.tld, no spaces, no quoting, no list separators.
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 
 
 class UnsafeHeaderValue(ValueError):

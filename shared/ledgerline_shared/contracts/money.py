@@ -25,7 +25,9 @@ def round_cents(value: Decimal) -> Decimal:
 
 
 # Any exact decimal (quantities, unit prices with 4+ decimals, rates).
-Dec = Annotated[Decimal, BeforeValidator(_no_float), PlainSerializer(_as_str, return_type=str, when_used="json")]
+Dec = Annotated[
+    Decimal, BeforeValidator(_no_float), PlainSerializer(_as_str, return_type=str, when_used="json")
+]
 # An amount already rounded to the cent.
 Money = Annotated[
     Decimal,

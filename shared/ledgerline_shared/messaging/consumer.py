@@ -169,7 +169,6 @@ class EventConsumer:
         key = record.key.decode("utf-8", "replace") if record.key is not None else None
         stats = self.stats.on(topic)
         started = time.perf_counter()
-        ce_id = headers.get("ce_id")
         try:
             envelope = parse_envelope(headers)
             data = model.model_validate_json(raw_value)
@@ -221,7 +220,9 @@ class EventConsumer:
         processed = self._tables.processed
         async with self._reads() as session:
             found = await session.scalar(
-                select(processed.c.ce_id).where(processed.c.consumer == consumer_name, processed.c.ce_id == ce_id)
+                select(processed.c.ce_id).where(
+                    processed.c.consumer == consumer_name, processed.c.ce_id == ce_id
+                )
             )
         return found is not None
 

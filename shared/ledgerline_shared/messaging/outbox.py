@@ -28,7 +28,9 @@ async def add_to_outbox(
 ) -> str:
     """Queue `data` for `topic` inside the caller's transaction; returns the event's ce_id."""
     envelope = Envelope.new(
-        source=source, type=topic, subject=subject if subject is not None else key,
+        source=source,
+        type=topic,
+        subject=subject if subject is not None else key,
         correlation_id=current_correlation_id(),
     )
     await session.execute(

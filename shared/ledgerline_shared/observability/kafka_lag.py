@@ -1,4 +1,8 @@
-"""Consumer lag per partition: the group's committed offset against the partition's end offset."""
+"""Consumer lag per partition: the group's committed offset against the partition's end offset.
+
+One admin client and one group-less consumer live as long as the service: starting and stopping
+aiokafka clients on every dashboard view leaks their internal task cancellations into the request.
+"""
 
 from __future__ import annotations
 
@@ -21,26 +25,41 @@ class PartitionLag:
         return self.end - (self.committed or 0)
 
 
-async def consumer_lag(bootstrap: str, subscriptions: list[tuple[str, str]]) -> list[PartitionLag]:
-    """Lag of each (topic, group) pair; raises if Kafka does not answer."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=3000)
-    await admin.start()
-    await probe.start()
-    try:
+class LagProbe:
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+        await admin.start()
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                    request_timeout_ms=5000)
+        await consumer.start()
+        self._admin, self._consumer = admin, consumer
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            await self._admin.close()
+
+    async def measure(self, subscriptions: list[tuple[str, str]]) -> list[PartitionLag]:
+        """Lag of each (topic, group) pair; raises if Kafka does not answer."""
+        if self._admin is None or self._consumer is None:
+            raise RuntimeError("not connected to Kafka yet")
+        topics = sorted({topic for topic, _ in subscriptions})
+        described = {t["topic"]: t for t in await self._admin.describe_topics(topics)}
         out: list[PartitionLag] = []
         for topic, group in subscriptions:
-            partitions = probe.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            tps = [TopicPartition(topic, p["partition"]) for p in described.get(topic, {}).get("partitions", [])]
             if not tps:
                 continue
-            ends = await probe.end_offsets(tps)
-            committed = await admin.list_consumer_group_offsets(group, partitions=tps)
-            for tp in tps:
+            ends = await self._consumer.end_offsets(tps)
+            committed = await self._admin.list_consumer_group_offsets(group, partitions=tps)
+            for tp in sorted(tps, key=lambda t: t.partition):
                 meta = committed.get(tp)
                 offset = meta.offset if meta is not None and meta.offset >= 0 else None
                 out.append(PartitionLag(group, topic, tp.partition, offset, ends[tp]))
         return out
-    finally:
-        await probe.stop()
-        await admin.close()

@@ -6,10 +6,11 @@ from __future__ import annotations
 class Refused(Exception):
     """The request cannot be carried out as asked (422)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, where: str = "body") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.where = where  # body | query | path
 
 
 class NotFound(Exception):

@@ -36,7 +36,7 @@ from ledgerline_export.service.accounting_files import (
     accounting_format,
 )
 from ledgerline_export.service.document_feed import DocumentFeed, FeedCancelled, Progress
-from ledgerline_export.service.errors import NotFound, Refused
+from ledgerline_export.service.errors import Conflict, NotFound, Refused
 from ledgerline_export.service.read_model import (
     ACCOUNTING_TYPES,
     ALL_TYPES,
@@ -81,11 +81,13 @@ def check_request(request: ExportRequest, settings: ExportSettings, requester_em
         if not fmt:
             raise Refused("format", f"an accounting export needs a format: {', '.join(ACCOUNTING_FORMATS)}")
         if fmt not in ACCOUNTING_FORMATS:
-            raise Refused("format", f"unknown accounting format {fmt!r}; one of {', '.join(ACCOUNTING_FORMATS)}")
+            known = ", ".join(ACCOUNTING_FORMATS)
+            raise Refused("format", f"unknown accounting format {fmt!r}; one of {known}")
         # Built once here so that a range the format refuses (DATEV across fiscal years) is a 422 now.
         accounting_format(settings, fmt, request.date_from, request.date_to, dt.datetime.now(dt.UTC))
     elif fmt is not None and fmt != OWN_FORMAT[request.kind]:
-        raise Refused("format", f"a {request.kind} export is written as {OWN_FORMAT[request.kind]}, not {fmt!r}")
+        own = OWN_FORMAT[request.kind]
+        raise Refused("format", f"a {request.kind} export is written as {own}, not {fmt!r}")
     else:
         fmt = None
     if (request.kind == "accounting" or request.notify) and "@" not in requester_email:
@@ -174,7 +176,7 @@ class ExportJobs:
 
     def file_of(self, row: ExportJobRow) -> Path:
         if row.status != "completed" or row.path is None:
-            raise Refused("id", f"export {row.id} is {row.status}: no file yet")
+            raise Conflict("id", f"export {row.id} is {row.status}: no file yet")
         return self._store.local_path(row.path)
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -202,11 +204,6 @@ class ExportJobs:
             for future in self._threads:
                 if future.done() and not future.cancelled():
                     future.exception()  # retrieved: an abandoned run is not an error to log
-
-    async def idle(self) -> None:
-        """Wait until every job started so far has ended (tests, shutdown scripts)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     def _start(self, job_id: str) -> None:
         task = asyncio.create_task(self._run(job_id), name=f"export-{job_id}")
@@ -295,7 +292,7 @@ class ExportJobs:
                     ),
                 )
         self._runtime.relay.wake()
-        log.info("export job completed", export_id=job_id, kind=produced.path, rows=produced.rows)
+        log.info("export job completed", export_id=job_id, path=produced.path, rows=produced.rows)
 
     # ---- in the worker thread -------------------------------------------------------------------------
 
@@ -336,7 +333,8 @@ class ExportJobs:
         self, spec: JobSpec, selection: Selection, progress: Progress, loop: asyncio.AbstractEventLoop
     ) -> Produced:
         # Planning holds one small record per document (number, title, path), never PDF bytes.
-        plan = plan_grouped_pdf(DocumentFeed(loop, self._runtime.read_sessions, selection, progress, counts=False))
+        feed = DocumentFeed(loop, self._runtime.read_sessions, selection, progress, counts=False)
+        plan = plan_grouped_pdf(feed)
         if not plan.parts:
             raise NothingToExport(
                 f"no document with a stored PDF between {spec.date_from} and {spec.date_to}"

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_export.adapters.orm import IssuedDocumentRow
@@ -33,7 +33,10 @@ def credit_status(invoice_gross: Decimal, credited: Decimal) -> IssuedStatus:
     return IssuedStatus.PARTIALLY_CREDITED
 
 
-def _locked(session: AsyncSession, query: Select[tuple[IssuedDocumentRow]]) -> Select[tuple[IssuedDocumentRow]]:
+RowQuery = Select[IssuedDocumentRow]
+
+
+def _locked(session: AsyncSession, query: RowQuery) -> RowQuery:
     # PostgreSQL: an invoice and its credit note may be handled at once by two consumers.
     dialect = session.bind.dialect.name if session.bind is not None else ""
     return query.with_for_update() if dialect == "postgresql" else query
@@ -130,9 +133,12 @@ class Selection:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    def where(self) -> list[object]:
+    def where(self) -> list[ColumnElement[bool]]:
         r = IssuedDocumentRow
-        clauses: list[object] = [r.document.is_not(None), r.type.in_(sorted(t.value for t in self.types))]
+        clauses: list[ColumnElement[bool]] = [
+            r.document.is_not(None),
+            r.type.in_(sorted(t.value for t in self.types)),
+        ]
         if self.month is not None:
             clauses.append(r.month == self.month)
         if self.date_from is not None:
@@ -174,7 +180,7 @@ async def documents_page(
         query = query.where(or_(r.issue_date > day, and_(r.issue_date == day, r.number > number)))
     query = query.order_by(r.issue_date, r.number).limit(limit)
     rows = (await session.execute(query)).all()
-    return [StoredDocument(n, d, s, p, j) for n, d, s, p, j in rows]
+    return [StoredDocument(n, d, s, p, j or "") for n, d, s, p, j in rows]
 
 
 async def count_documents(session: AsyncSession, selection: Selection) -> int:

@@ -18,7 +18,7 @@ from ledgerline_invoicing.adapters.orm import NumberSequenceRow
 
 async def take_next_sequence(session: AsyncSession, series: str, year: int) -> int:
     table = NumberSequenceRow.__table__
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # Make sure the row exists without racing another first issuer of the year.
     await session.execute(insert(table).values(series=series, year=year, last=0).on_conflict_do_nothing())

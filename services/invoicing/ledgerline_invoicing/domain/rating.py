@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
@@ -107,16 +107,18 @@ class RateRule:
         if not self.label.strip():
             raise InvalidRatePlan("label", "a rule needs a destination label")
         object.__setattr__(self, "kind", CallKind(self.kind))
-        for field in ("unit_price", "connection_fee"):
-            value = getattr(self, field)
+        for name in ("unit_price", "connection_fee"):
+            value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-                raise InvalidRatePlan(field, f"must be a Decimal >= 0, got {value!r}")
+                raise InvalidRatePlan(name, f"must be a Decimal >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)
 class RatePlan:
     code: str
     rules: Sequence[RateRule]
+    _by_kind: dict[CallKind, dict[str, RateRule]] = field(init=False, repr=False, compare=False)
+    _longest: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -128,15 +130,23 @@ class RatePlan:
                     f"rules[{index}].prefix", f"prefix {rule.prefix!r} appears twice for {rule.kind.value}"
                 )
             seen.add(key)
+        # A dict per kind, prefix -> rule: matching tries the callee's own prefixes, longest first,
+        # instead of scanning every rule (rating a million records a minute depends on it).
+        by_kind: dict[CallKind, dict[str, RateRule]] = {kind: {} for kind in CallKind}
+        for rule in self.rules:
+            by_kind[rule.kind][rule.prefix] = rule
+        longest = max((len(r.prefix) for r in self.rules), default=0)
+        object.__setattr__(self, "_by_kind", by_kind)
+        object.__setattr__(self, "_longest", longest)
 
     def match(self, kind: CallKind, callee: str) -> RateRule | None:
         """Longest prefix of the (normalised) callee among the rules of that kind."""
-        best: RateRule | None = None
-        for rule in self.rules:
-            longer = best is None or len(rule.prefix) > len(best.prefix)
-            if rule.kind is kind and callee.startswith(rule.prefix) and longer:
-                best = rule
-        return best
+        rules = self._by_kind[kind]
+        for length in range(min(len(callee), self._longest), -1, -1):
+            rule = rules.get(callee[:length])
+            if rule is not None:
+                return rule
+        return None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,24 @@ def _article(row: ArticleRow) -> Article:
     )
 
 
-def _rated(row: CallRecordRow) -> RatedCall:
+# Only what billing reads of a call record, as plain rows (no ORM objects: a run reads millions).
+_CALL_COLUMNS = (
+    CallRecordRow.id,
+    CallRecordRow.cdr_id,
+    CallRecordRow.kind,
+    CallRecordRow.destination,
+    CallRecordRow.prefix,
+    CallRecordRow.unit_price,
+    CallRecordRow.duration_s,
+    CallRecordRow.billable_s,
+    CallRecordRow.units,
+    CallRecordRow.connection_fee,
+    CallRecordRow.cost,
+    CallRecordRow.unratable_reason,
+)
+
+
+def _rated(row: Any) -> RatedCall:
     return RatedCall(
         cdr_id=row.cdr_id,
         kind=CallKind(row.kind),
@@ -117,6 +134,7 @@ class BillingRunner:
         self.runtime = runtime
         self.settings = settings
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._taxation: dict[str, UsageTaxation] = {}  # per run: the catalog's usage article, read once
 
     def start(self, run_id: str) -> None:
         if run_id not in self._running:
@@ -189,6 +207,7 @@ class BillingRunner:
                             )
 
             await asyncio.gather(*(one(c) for c in client_ids))
+            self._taxation.pop(run_id, None)
             async with sessions() as session, session.begin():
                 await session.execute(
                     update(BillingRunRow)
@@ -288,19 +307,28 @@ class BillingRunner:
             )
             for i, a in item_rows
         ]
-        call_query = select(CallRecordRow).where(
-            CallRecordRow.client_id == client_id,
+        # By account and period: the (account, period) index finds the client's records of the month,
+        # including those received before the client existed (kept unrated, reported here).
+        call_query = select(*_CALL_COLUMNS).where(
+            CallRecordRow.account == client.code,
             CallRecordRow.period == period_text,
             CallRecordRow.invoice_number.is_(None),
         )
-        calls = list((await session.scalars(call_query.order_by(CallRecordRow.started_at))).all())
+        calls = (await session.execute(call_query.order_by(CallRecordRow.started_at, CallRecordRow.id))).all()
         rated = [_rated(c) for c in calls if c.unratable_reason is None]
         unrated = [
             {"client_id": client_id, "cdr_id": c.cdr_id, "reason": c.unratable_reason or ""}
             for c in calls
             if c.unratable_reason is not None
         ]
-        draft = build_invoice(period, subscriptions, items, rated, await usage_taxation(session) if rated else None)
+        taxation = None
+        if rated:
+            taxation = self._taxation.get(run_id) if run_id else None
+            if taxation is None:
+                taxation = await usage_taxation(session)
+                if run_id:
+                    self._taxation[run_id] = taxation
+        draft = build_invoice(period, subscriptions, items, rated, taxation)
         if draft.is_empty:
             return {"skipped": "nothing to bill", "unrated": unrated}
         kind = DocumentType.INVOICE if production else DocumentType.PREVIEW
@@ -338,11 +366,12 @@ class BillingRunner:
                         item.active = False  # repeat: once — never billed twice by oversight
             # Exactly the records billed (a record arriving meanwhile waits for the next cycle);
             # in chunks, as SQLite limits the parameters of one statement.
-            billed = list(draft.rated_cdr_ids)
+            wanted = set(draft.rated_cdr_ids)
+            billed = [c.id for c in calls if c.cdr_id in wanted]
             for start in range(0, len(billed), 1000):
                 await session.execute(
                     update(CallRecordRow)
-                    .where(CallRecordRow.cdr_id.in_(billed[start : start + 1000]))
+                    .where(CallRecordRow.id.in_(billed[start : start + 1000]))
                     .values(invoice_number=number)
                 )
         return {

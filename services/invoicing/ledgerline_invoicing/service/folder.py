@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +19,8 @@ from ledgerline_invoicing.adapters.orm import (
 from ledgerline_invoicing.domain.errors import DomainError, InvalidBillingItem
 from ledgerline_invoicing.domain.rating import Increment
 from ledgerline_invoicing.entrypoints import schemas
-from ledgerline_invoicing.service.usage import plan_from_row
 from ledgerline_invoicing.service.errors import Conflict, NotFound
+from ledgerline_invoicing.service.usage import plan_from_row
 
 
 async def get_client(session: AsyncSession, client_id: str) -> ClientRow:

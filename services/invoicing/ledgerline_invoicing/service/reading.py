@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -153,7 +154,9 @@ async def detail(session: AsyncSession, row: DocumentRow) -> dict[str, Any]:
 def call_out(c: CallRecordRow) -> dict[str, Any]:
     return {
         "cdr_id": c.cdr_id,
-        "started_at": c.started_at.isoformat(),
+        # Stored in UTC (usage.ingest); SQLite gives it back without its offset.
+        "started_at": (c.started_at.replace(tzinfo=dt.UTC) if c.started_at.tzinfo is None else c.started_at)
+        .isoformat(),
         "kind": c.kind,
         "caller": c.caller,
         "callee": c.callee,

@@ -8,12 +8,12 @@ malformed record (bad kind, no cdr_id) is not stored and listed with why.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,7 +92,8 @@ def _row(record: CallRecord, ctx: RatingContext) -> dict[str, Any]:
     values: dict[str, Any] = {
         "cdr_id": record.cdr_id,
         "account": record.account,
-        "started_at": record.started_at,
+        # Stored in UTC: SQLite keeps no offset, and sorting a client's calls needs one time scale.
+        "started_at": record.started_at.astimezone(dt.UTC),
         # The month as the caller lived it: the record's own offset, not UTC.
         "period": record.started_at.strftime("%Y-%m"),
         "kind": record.kind.value,
@@ -148,16 +149,55 @@ async def ingest(session: AsyncSession, records: Sequence[CallRecord], ctx: Rati
         return result
     await ctx.load(session, {r.account for r in unique})
     rows = [_row(r, ctx) for r in unique]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    table = CallRecordRow.__table__
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["cdr_id"]).returning(table.c.cdr_id)
-    inserted: set[str] = set()
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start : start + 2000]
-        inserted.update((await session.execute(stmt, chunk)).scalars().all())
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = await _store_by_copy(session, rows)
+    else:
+        stmt = (
+            sqlite_insert(CallRecordRow)
+            .on_conflict_do_nothing(index_elements=["cdr_id"])
+            .returning(CallRecordRow.cdr_id)
+        )
+        inserted = set()
+        for start in range(0, len(rows), 2000):
+            chunk = rows[start : start + 2000]
+            inserted.update((await session.execute(stmt, chunk)).scalars().all())
     result.accepted = len(inserted)
     result.duplicates += len(rows) - len(inserted)
     for row in rows:
         if row["cdr_id"] in inserted and row.get("unratable_reason"):
             result.rejected.append({"cdr_id": row["cdr_id"], "reason": f"kept unrated: {row['unratable_reason']}"})
     return result
+
+
+_COLUMNS = (
+    "cdr_id", "account", "started_at", "period", "kind", "duration_s", "units", "caller", "callee",
+    "client_id", "destination", "prefix", "unit_price", "connection_fee", "billable_s", "cost",
+    "unratable_reason",
+)
+
+
+async def _store_by_copy(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """PostgreSQL: COPY the batch into a session-local table, then one INSERT ... ON CONFLICT DO NOTHING.
+
+    Same outcome as the executemany path (a cdr_id already stored is a duplicate), several times
+    faster: the rows travel in COPY's binary format and the insert is a single statement. It runs on
+    the session's own connection, so it is part of the caller's transaction.
+    """
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    columns = ", ".join(_COLUMNS)
+    # The columns' types without the constraints and the id sequence (ids are given by the insert).
+    await raw.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS call_records_incoming ON COMMIT DELETE ROWS "
+        f"AS SELECT {columns} FROM call_records WITH NO DATA"
+    )
+    await raw.copy_records_to_table(
+        "call_records_incoming", records=[tuple(row[c] for c in _COLUMNS) for row in rows], columns=_COLUMNS
+    )
+    inserted = await raw.fetch(
+        f"INSERT INTO call_records ({columns}) SELECT {columns} FROM call_records_incoming "
+        "ON CONFLICT (cdr_id) DO NOTHING RETURNING cdr_id"
+    )
+    await raw.execute("TRUNCATE call_records_incoming")  # a second batch in the same transaction starts clean
+    return {r[0] for r in inserted}

@@ -20,16 +20,31 @@ async def folder(invoicing: Any, clients: int = 2) -> list[dict[str, Any]]:
     made = await operator(invoicing, clients)
     for n, client in enumerate(made, start=1):
         cid = client["id"]
-        await post(invoicing, f"/api/v1/clients/{cid}/subscriptions",
-                   {"article_code": "LINE", "quantity": "2", "start_date": "2026-01-01"})
-        await post(invoicing, f"/api/v1/clients/{cid}/one-time-items", {"article_code": "SETUP", "quantity": "1"})
-        await post(invoicing, f"/api/v1/clients/{cid}/one-time-items",
-                   {"article_code": "AVOIR", "quantity": "1", "label": "Geste commercial panne"})
-        await post(invoicing, "/api/v1/usage", [
-            call(f"{n}-fix", client["code"], "33140000000", 61, started_at=IN_PERIOD),     # 2 min x 0.02
-            call(f"{n}-mob", client["code"], "33612345678", 60, started_at=IN_PERIOD),     # 1 min x 0.12 + 0.05
-            call(f"{n}-apr", client["code"], "33612345678", 60, started_at="2026-04-01T08:00:00+02:00"),
-        ], expect=200)
+        await post(
+            invoicing,
+            f"/api/v1/clients/{cid}/subscriptions",
+            {"article_code": "LINE", "quantity": "2", "start_date": "2026-01-01"},
+        )
+        await post(
+            invoicing, f"/api/v1/clients/{cid}/one-time-items", {"article_code": "SETUP", "quantity": "1"}
+        )
+        await post(
+            invoicing,
+            f"/api/v1/clients/{cid}/one-time-items",
+            {"article_code": "AVOIR", "quantity": "1", "label": "Geste commercial panne"},
+        )
+        await post(
+            invoicing,
+            "/api/v1/usage",
+            [
+                call(f"{n}-fix", client["code"], "33140000000", 61, started_at=IN_PERIOD),  # 2 min x 0.02
+                call(
+                    f"{n}-mob", client["code"], "33612345678", 60, started_at=IN_PERIOD
+                ),  # 1 min x 0.12 + 0.05
+                call(f"{n}-apr", client["code"], "33612345678", 60, started_at="2026-04-01T08:00:00+02:00"),
+            ],
+            expect=200,
+        )
     return made
 
 
@@ -101,10 +116,16 @@ async def test_production_repeated_for_the_same_period_bills_nothing_twice(invoi
 
 async def test_every_cycle_item_is_billed_again_next_cycle(invoicing):
     (client,) = await operator(invoicing, 1)
-    item = await post(invoicing, f"/api/v1/clients/{client['id']}/one-time-items",
-                      {"article_code": "AVOIR", "quantity": "1", "unit_price": "-5.00", "repeat": "every_cycle"})
-    await post(invoicing, f"/api/v1/clients/{client['id']}/subscriptions",
-               {"article_code": "LINE", "quantity": "1", "start_date": "2026-01-01"})
+    item = await post(
+        invoicing,
+        f"/api/v1/clients/{client['id']}/one-time-items",
+        {"article_code": "AVOIR", "quantity": "1", "unit_price": "-5.00", "repeat": "every_cycle"},
+    )
+    await post(
+        invoicing,
+        f"/api/v1/clients/{client['id']}/subscriptions",
+        {"article_code": "LINE", "quantity": "1", "start_date": "2026-01-01"},
+    )
     march = await run(invoicing, "2026-03", "production")
     april = await run(invoicing, "2026-04", "production")
     assert len(march["documents"]) == 1 and len(april["documents"]) == 1
@@ -120,7 +141,9 @@ async def test_one_failing_client_is_reported_and_the_others_are_billed(invoicin
     broken = clients[1]["id"]
     async with invoicing.app.state.runtime.sessions() as session, session.begin():
         # Data the API would never accept (a negative quantity) makes this one client fail.
-        await session.execute(update(SubscriptionRow).where(SubscriptionRow.client_id == broken).values(quantity=-1))
+        await session.execute(
+            update(SubscriptionRow).where(SubscriptionRow.client_id == broken).values(quantity=-1)
+        )
     state = await run(invoicing, PERIOD, "production")
     assert state["status"] == "completed" and state["progress"] == {"done": 3, "total": 3}
     assert [e["client_id"] for e in state["errors"]] == [broken]
@@ -128,7 +151,8 @@ async def test_one_failing_client_is_reported_and_the_others_are_billed(invoicin
     year = dt.date.today().year
     assert sorted(state["documents"]) == [f"F{year}-000001", f"F{year}-000002"]  # the failure burnt no number
     assert {(await get(invoicing, f"/api/v1/invoices/{n}"))["client_id"] for n in state["documents"]} == {
-        clients[0]["id"], clients[2]["id"]
+        clients[0]["id"],
+        clients[2]["id"],
     }
     # The failed client's items and calls are untouched, ready for a rerun once fixed.
     items = await get(invoicing, f"/api/v1/clients/{broken}/one-time-items")
@@ -137,10 +161,15 @@ async def test_one_failing_client_is_reported_and_the_others_are_billed(invoicin
 
 async def test_unrated_records_and_unknown_clients_are_reported_by_the_run(invoicing):
     (client,) = await operator(invoicing, 1)
-    await post(invoicing, "/api/v1/usage", [
-        call("ok", "ACME1", "33612345678", started_at=IN_PERIOD),
-        call("jp", "ACME1", "81312345678", started_at=IN_PERIOD),
-    ], expect=200)
+    await post(
+        invoicing,
+        "/api/v1/usage",
+        [
+            call("ok", "ACME1", "33612345678", started_at=IN_PERIOD),
+            call("jp", "ACME1", "81312345678", started_at=IN_PERIOD),
+        ],
+        expect=200,
+    )
     state = await run(invoicing, PERIOD, "production", client_ids=[client["id"], "no-such-client"])
     assert state["report"]["unrated_call_records"] == [
         {"client_id": client["id"], "cdr_id": "jp", "reason": "no matching prefix"}
@@ -185,7 +214,9 @@ async def test_malformed_run_request_is_refused_naming_the_field(invoicing, body
 
 async def test_runs_need_a_writer_and_unknown_runs_are_404(invoicing):
     body = {"period": PERIOD, "mode": "production"}
-    answer = await invoicing.http.post("/api/v1/billing-runs", json=body, headers=invoicing.token("accounting"))
+    answer = await invoicing.http.post(
+        "/api/v1/billing-runs", json=body, headers=invoicing.token("accounting")
+    )
     assert answer.status_code == 403
     assert await db_count(invoicing, BillingRunRow) == 0
     missing = await invoicing.http.get("/api/v1/billing-runs/nope", headers=invoicing.token("readonly"))

@@ -52,8 +52,14 @@ async def issue_invoice(inv: Any, period: str = "2026-03") -> dict[str, Any]:
     for code, price, rate in (("SETUP", "20.00", "20.00"), ("GUIDE", "10.00", "5.50")):
         await inv.http.post(
             "/api/v1/articles",
-            json={"code": code, "label": code.title(), "kind": "one_time", "unit_price": price,
-                  "vat_rate": rate, "accounting_account": "706100"},
+            json={
+                "code": code,
+                "label": code.title(),
+                "kind": "one_time",
+                "unit_price": price,
+                "vat_rate": rate,
+                "accounting_account": "706100",
+            },
             headers=h,
         )  # the second client's call finds it already there (409), which is fine
     for code, quantity in (("SETUP", "2"), ("GUIDE", "1")):
@@ -96,7 +102,7 @@ def line(amount: str, rate: str = "20.00", quantity: str = "1", label: str = "Go
 
 
 # -- method A through the API ------------------------------------------------------------------
-async def test_cancellation_issues_a_linked_credit_note_for_the_whole_invoice(invoicing):
+async def test_cancellation_issues_a_linked_credit_note_for_the_whole_invoice(invoicing: Any) -> None:
     invoice = await issue_invoice(invoicing)
     number = invoice["number"]
     answer = await invoicing.http.post(
@@ -116,7 +122,10 @@ async def test_cancellation_issues_a_linked_credit_note_for_the_whole_invoice(in
         (x["label"], x["net_amount"]) for x in invoice["lines"]
     ]
     assert note["invoice"] == {
-        "number": number, "status": "cancelled", "gross_total": "58.55", "credited_total": "58.55",
+        "number": number,
+        "status": "cancelled",
+        "gross_total": "58.55",
+        "credited_total": "58.55",
         "remaining": "0.00",
     }
 
@@ -139,7 +148,7 @@ async def test_cancellation_issues_a_linked_credit_note_for_the_whole_invoice(in
     assert await invoicing.outbox(INVOICE_SEND_REQUESTED) == []
 
 
-async def test_partial_credits_lead_to_partially_credited_then_credited(invoicing):
+async def test_partial_credits_lead_to_partially_credited_then_credited(invoicing: Any) -> None:
     number = (await issue_invoice(invoicing))["number"]
     h = invoicing.token("billing", sub="carol")
     first = await invoicing.http.post(
@@ -176,14 +185,18 @@ async def test_partial_credits_lead_to_partially_credited_then_credited(invoicin
     assert await state(invoicing, number) == before
 
 
-async def test_cancelling_a_partly_credited_invoice_credits_what_remains(invoicing):
+async def test_cancelling_a_partly_credited_invoice_credits_what_remains(invoicing: Any) -> None:
     number = (await issue_invoice(invoicing))["number"]
     h = invoicing.token("billing")
     partial = await invoicing.http.post(
-        f"/api/v1/invoices/{number}/credit-notes", json={"reason": "goodwill", "lines": [line("5.00")]}, headers=h
+        f"/api/v1/invoices/{number}/credit-notes",
+        json={"reason": "goodwill", "lines": [line("5.00")]},
+        headers=h,
     )
     assert partial.status_code == 201
-    cancelled = await invoicing.http.post(f"/api/v1/invoices/{number}/cancel", json={"reason": "void"}, headers=h)
+    cancelled = await invoicing.http.post(
+        f"/api/v1/invoices/{number}/cancel", json={"reason": "void"}, headers=h
+    )
     assert cancelled.status_code == 201, cancelled.text
     assert cancelled.json()["gross_total"] == "52.55"  # 58.55 - 6.00
     assert cancelled.json()["invoice"]["status"] == "cancelled"
@@ -197,10 +210,14 @@ async def _preview_id(inv: Any) -> str:
     h = inv.token("billing")
     other = (await inv.http.post("/api/v1/clients", json={**CLIENT, "name": "Other"}, headers=h)).json()
     await inv.http.post(
-        f"/api/v1/clients/{other['id']}/one-time-items", json={"article_code": "SETUP", "quantity": "1"}, headers=h
+        f"/api/v1/clients/{other['id']}/one-time-items",
+        json={"article_code": "SETUP", "quantity": "1"},
+        headers=h,
     )
     run = await inv.http.post(
-        "/api/v1/billing-runs", json={"period": "2026-04", "mode": "preview", "client_ids": [other["id"]]}, headers=h
+        "/api/v1/billing-runs",
+        json={"period": "2026-04", "mode": "preview", "client_ids": [other["id"]]},
+        headers=h,
     )
     await inv.app.state.billing_runner.wait(run.json()["id"])
     previews = (await inv.http.get("/api/v1/previews?period=2026-04", headers=h)).json()
@@ -248,12 +265,26 @@ PARTIAL = ("credit-notes", {"reason": "goodwill", "lines": [line("1.00")]})
         ("proforma", *PARTIAL, 422, "proforma"),
         ("invoice", "credit-notes", {"reason": "r", "lines": [line("40.01")]}, 422, "exceeds"),
         ("invoice", "credit-notes", {"reason": "r", "lines": [line("30.00"), line("10.01")]}, 422, "exceeds"),
-        ("invoice", "credit-notes", {"reason": "r", "lines": [line("1.00", rate="10.00")]}, 422, "no line at VAT"),
+        (
+            "invoice",
+            "credit-notes",
+            {"reason": "r", "lines": [line("1.00", rate="10.00")]},
+            422,
+            "no line at VAT",
+        ),
         ("invoice", "credit-notes", {"reason": "r", "lines": [line("-1.00")]}, 422, "unit_price"),
-        ("invoice", "credit-notes", {"reason": "r", "lines": [{**line("1"), "unit_price": 1.5}]}, 422, "unit_price"),
+        (
+            "invoice",
+            "credit-notes",
+            {"reason": "r", "lines": [{**line("1"), "unit_price": 1.5}]},
+            422,
+            "unit_price",
+        ),
     ],
 )
-async def test_refusals_change_nothing(invoicing, target, action, body, code, words):
+async def test_refusals_change_nothing(
+    invoicing: Any, target: Any, action: Any, body: Any, code: Any, words: Any
+) -> None:
     number = (await issue_invoice(invoicing))["number"]
     key = {
         "invoice": number,
@@ -271,10 +302,12 @@ async def test_refusals_change_nothing(invoicing, target, action, body, code, wo
     assert await state(invoicing, number) == before
 
 
-async def test_cancelling_twice_is_refused(invoicing):
+async def test_cancelling_twice_is_refused(invoicing: Any) -> None:
     number = (await issue_invoice(invoicing))["number"]
     h = invoicing.token("billing")
-    assert (await invoicing.http.post(f"/api/v1/invoices/{number}/cancel", json={"reason": "a"}, headers=h)).status_code == 201
+    assert (
+        await invoicing.http.post(f"/api/v1/invoices/{number}/cancel", json={"reason": "a"}, headers=h)
+    ).status_code == 201
     before = await state(invoicing, number)
     again = await invoicing.http.post(f"/api/v1/invoices/{number}/cancel", json={"reason": "b"}, headers=h)
     assert again.status_code == 422 and "already cancelled" in again.text
@@ -285,7 +318,7 @@ async def test_cancelling_twice_is_refused(invoicing):
     assert await state(invoicing, number) == before
 
 
-async def test_only_billing_staff_may_credit(invoicing):
+async def test_only_billing_staff_may_credit(invoicing: Any) -> None:
     number = (await issue_invoice(invoicing))["number"]
     before = await state(invoicing, number)
     url = f"/api/v1/invoices/{number}/cancel"
@@ -309,7 +342,7 @@ async def handle(inv: Any, event: Inbound[CreditNoteRequested]) -> None:
         await handler(event, session)
 
 
-async def test_requested_cancellation_is_idempotent_on_request_id(invoicing):
+async def test_requested_cancellation_is_idempotent_on_request_id(invoicing: Any) -> None:
     invoice = await issue_invoice(invoicing)
     number = invoice["number"]
     request = CreditNoteRequested(
@@ -323,7 +356,9 @@ async def test_requested_cancellation_is_idempotent_on_request_id(invoicing):
     assert data["references"] == [{"number": number, "issue_date": invoice["issue_date"]}]
     assert data["reason"] == "duplicate invoice" and data["requested_by"] == "crm-bot"
     assert data["totals"]["gross_total"] == "58.55"
-    detail = (await invoicing.http.get(f"/api/v1/invoices/{number}", headers=invoicing.token("readonly"))).json()
+    detail = (
+        await invoicing.http.get(f"/api/v1/invoices/{number}", headers=invoicing.token("readonly"))
+    ).json()
     assert detail["status"] == "cancelled" and detail["credit_notes"] == [data["number"]]
 
     # The same request again, in a new event (new ce_id): nothing more happens.
@@ -336,7 +371,7 @@ async def test_requested_cancellation_is_idempotent_on_request_id(invoicing):
     assert await state(invoicing, number) == before
 
 
-async def test_requested_partial_credit_names_the_publisher_when_no_requester(invoicing):
+async def test_requested_partial_credit_names_the_publisher_when_no_requester(invoicing: Any) -> None:
     number = (await issue_invoice(invoicing))["number"]
     request = CreditNoteRequested(
         invoice_number=number,
@@ -347,7 +382,9 @@ async def test_requested_partial_credit_names_the_publisher_when_no_requester(in
     await handle(invoicing, inbound(request, source="/erp"))
     [event] = await invoicing.outbox(CREDITNOTE_ISSUED)
     assert event["data"]["totals"]["gross_total"] == "12.00" and event["data"]["requested_by"] == "/erp"
-    detail = (await invoicing.http.get(f"/api/v1/invoices/{number}", headers=invoicing.token("readonly"))).json()
+    detail = (
+        await invoicing.http.get(f"/api/v1/invoices/{number}", headers=invoicing.token("readonly"))
+    ).json()
     assert detail["status"] == "partially_credited" and detail["credited_total"] == "12.00"
 
 
@@ -356,13 +393,20 @@ async def test_requested_partial_credit_names_the_publisher_when_no_requester(in
     [
         ({"invoice_number": "F2026-424242"}, "no document"),
         ({"reason": "   "}, "reason"),
-        ({"lines": [CreditLine(label="x", quantity=D(1), unit_price=D("100.00"), vat_rate=D("20.00"))]}, "exceeds"),
+        (
+            {"lines": [CreditLine(label="x", quantity=D(1), unit_price=D("100.00"), vat_rate=D("20.00"))]},
+            "exceeds",
+        ),
         ({"lines": []}, "at least one line"),
     ],
 )
-async def test_requested_refusals_are_permanent_and_change_nothing(invoicing, change, words):
+async def test_requested_refusals_are_permanent_and_change_nothing(
+    invoicing: Any, change: Any, words: Any
+) -> None:
     number = (await issue_invoice(invoicing))["number"]
-    request = CreditNoteRequested(invoice_number=number, reason="r", request_id="req-1").model_copy(update=change)
+    request = CreditNoteRequested(invoice_number=number, reason="r", request_id="req-1").model_copy(
+        update=change
+    )
     before = await state(invoicing, number)
     with pytest.raises(PermanentError, match=words):
         await handle(invoicing, inbound(request))
@@ -393,18 +437,23 @@ class KafkaRecorder:
         return None
 
 
-async def test_through_the_consumer_a_refusal_is_dead_lettered_with_its_reason(invoicing):
+async def test_through_the_consumer_a_refusal_is_dead_lettered_with_its_reason(invoicing: Any) -> None:
     number = (await issue_invoice(invoicing))["number"]
     runtime = invoicing.app.state.runtime
     handler = credit_note_requested(runtime, invoicing.settings)
     recorder = KafkaRecorder()
     runtime.producer = recorder
     try:
+
         def record(request: CreditNoteRequested, offset: int) -> SimpleNamespace:
             envelope = Envelope.new(source="/crm", type=CREDITNOTE_REQUESTED, subject=number)
             return SimpleNamespace(
-                topic=CREDITNOTE_REQUESTED, partition=0, offset=offset, key=number.encode(),
-                headers=envelope.headers(), value=request.model_dump_json().encode(),
+                topic=CREDITNOTE_REQUESTED,
+                partition=0,
+                offset=offset,
+                key=number.encode(),
+                headers=envelope.headers(),
+                value=request.model_dump_json().encode(),
             )
 
         good = CreditNoteRequested(invoice_number=number, reason="void", request_id="a")
@@ -434,9 +483,9 @@ operations = st.lists(
         st.just(("cancel", ())),
         st.tuples(
             st.just("partial"),
-            st.lists(st.tuples(st.integers(1, 4500), st.sampled_from(["20.00", "5.50"])), min_size=1, max_size=2).map(
-                tuple
-            ),
+            st.lists(
+                st.tuples(st.integers(1, 4500), st.sampled_from(["20.00", "5.50"])), min_size=1, max_size=2
+            ).map(tuple),
         ),
     ),
     min_size=1,
@@ -454,17 +503,29 @@ def expected_status(credited: D, total: D, cancelled: bool) -> str:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations)
-async def test_credited_total_never_exceeds_the_invoice_total(invoicing, ops: list[Operation]):
+async def test_credited_total_never_exceeds_the_invoice_total(invoicing: Any, ops: list[Operation]) -> None:
     runtime = invoicing.app.state.runtime
     async with runtime.sessions() as session, session.begin():
         client = ClientRow(
-            code=f"P{uuid.uuid4().hex[:10]}", name="Prop", address_line1="1 rue A", postcode="75001",
-            city="Paris", country="FR", language="fr", currency="EUR", payment_terms_days=30,
+            code=f"P{uuid.uuid4().hex[:10]}",
+            name="Prop",
+            address_line1="1 rue A",
+            postcode="75001",
+            city="Paris",
+            country="FR",
+            language="fr",
+            currency="EUR",
+            payment_terms_days=30,
         )
         session.add(client)
         await session.flush()
-        invoice_row, invoice = await issue_document(
-            session, runtime, invoicing.settings, kind=DocumentType.INVOICE, client=client, period="2026-03",
+        _row, invoice = await issue_document(
+            session,
+            runtime,
+            invoicing.settings,
+            kind=DocumentType.INVOICE,
+            client=client,
+            period="2026-03",
             issue_date=dt.date(2026, 4, 1),
             lines=[
                 DraftLine("Line", D(2), D("20.00"), D("20.00"), accounting_account="706100"),
@@ -480,13 +541,24 @@ async def test_credited_total_never_exceeds_the_invoice_total(invoicing, ops: li
             async with runtime.sessions() as session, session.begin():
                 if kind == "cancel":
                     await credit_notes.cancel_invoice(
-                        session, runtime, invoicing.settings, number=number, reason="void", requested_by="prop"
+                        session,
+                        runtime,
+                        invoicing.settings,
+                        number=number,
+                        reason="void",
+                        requested_by="prop",
                     )
                 else:
                     await credit_notes.credit_partially(
-                        session, runtime, invoicing.settings, number=number, reason="part", requested_by="prop",
+                        session,
+                        runtime,
+                        invoicing.settings,
+                        number=number,
+                        reason="part",
+                        requested_by="prop",
                         lines=[
-                            CreditLine(label="x", quantity=D(1), unit_price=D(c) / 100, vat_rate=D(r)) for c, r in lines
+                            CreditLine(label="x", quantity=D(1), unit_price=D(c) / 100, vat_rate=D(r))
+                            for c, r in lines
                         ],
                     )
             cancelled = cancelled or kind == "cancel"

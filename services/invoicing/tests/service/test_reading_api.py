@@ -31,10 +31,16 @@ async def billed_clients(invoicing: Any, names: list[str]) -> list[dict[str, Any
     made = []
     for n, name in enumerate(names, start=1):
         client = await post(invoicing, "/api/v1/clients", client_body(f"K{n:02d}", name))
-        await post(invoicing, f"/api/v1/clients/{client['id']}/contacts",
-                   {"name": "Compta", "email": f"compta@k{n}.test", "invoice_recipient": True})
-        await post(invoicing, f"/api/v1/clients/{client['id']}/subscriptions",
-                   {"article_code": "LINE", "quantity": str(n), "start_date": "2026-01-01"})
+        await post(
+            invoicing,
+            f"/api/v1/clients/{client['id']}/contacts",
+            {"name": "Compta", "email": f"compta@k{n}.test", "invoice_recipient": True},
+        )
+        await post(
+            invoicing,
+            f"/api/v1/clients/{client['id']}/subscriptions",
+            {"article_code": "LINE", "quantity": str(n), "start_date": "2026-01-01"},
+        )
         made.append(client)
     state = await run(invoicing, PERIOD, "production")
     assert len(state["documents"]) == len(names)
@@ -48,16 +54,22 @@ async def test_month_list_sorts_searches_filters_and_pages(invoicing):
     by_total = await get(invoicing, "/api/v1/invoices", month=MONTH, sort="-total")
     assert [i["gross_total"] for i in by_total["items"]] == ["120.00", "90.00", "60.00", "30.00"]
     by_client = await get(invoicing, "/api/v1/invoices", month=MONTH, sort="client")
-    assert [i["client_name"] for i in by_client["items"]] == ["Alpha Conseil", "Beta Alpha SA", "Mu Transports",
-                                                              "Zeta Telecom"]
+    assert [i["client_name"] for i in by_client["items"]] == [
+        "Alpha Conseil",
+        "Beta Alpha SA",
+        "Mu Transports",
+        "Zeta Telecom",
+    ]
     by_number_desc = await get(invoicing, "/api/v1/invoices", month=MONTH, sort="-number")
     assert by_number_desc["items"][0]["number"] == number(4)
     searched = await get(invoicing, "/api/v1/invoices", month=MONTH, q="alpha", sort="client")
     assert [i["client_name"] for i in searched["items"]] == ["Alpha Conseil", "Beta Alpha SA"]
-    assert [i["client_code"] for i in (await get(invoicing, "/api/v1/invoices", month=MONTH, q="k03"))["items"]] == [
-        "K03"
-    ]
-    assert (await get(invoicing, "/api/v1/invoices", month=MONTH, q=number(2)))["items"][0]["number"] == number(2)
+    assert [
+        i["client_code"] for i in (await get(invoicing, "/api/v1/invoices", month=MONTH, q="k03"))["items"]
+    ] == ["K03"]
+    assert (await get(invoicing, "/api/v1/invoices", month=MONTH, q=number(2)))["items"][0][
+        "number"
+    ] == number(2)
     page2 = await get(invoicing, "/api/v1/invoices", month=MONTH, page=2, page_size=3)
     assert page2["total"] == 4 and [i["number"] for i in page2["items"]] == [number(4)]
     assert (await get(invoicing, "/api/v1/invoices", month=MONTH, type="credit_note"))["total"] == 0
@@ -68,12 +80,16 @@ async def test_month_list_sorts_searches_filters_and_pages(invoicing):
 async def test_pre_production_list_shows_the_previews_of_a_period(invoicing):
     await operator(invoicing, 2)
     for client in await get(invoicing, "/api/v1/clients"):
-        await post(invoicing, f"/api/v1/clients/{client['id']}/subscriptions",
-                   {"article_code": "LINE", "quantity": "1", "start_date": "2026-03-16"})  # half of March
+        await post(
+            invoicing,
+            f"/api/v1/clients/{client['id']}/subscriptions",
+            {"article_code": "LINE", "quantity": "1", "start_date": "2026-03-16"},
+        )  # half of March
     await run(invoicing, PERIOD, "preview")
     previews = await get(invoicing, "/api/v1/previews", period=PERIOD)
     assert [(p["client_code"], p["number"], p["net_total"]) for p in previews] == [
-        ("ACME1", None, "12.90"), ("ACME2", None, "12.90")  # 25.00 x 16/31 days
+        ("ACME1", None, "12.90"),
+        ("ACME2", None, "12.90"),  # 25.00 x 16/31 days
     ]
     assert await get(invoicing, "/api/v1/previews", period="2026-04") == []
     assert (await get(invoicing, "/api/v1/invoices", month=MONTH))["total"] == 0  # previews are not issued
@@ -81,15 +97,23 @@ async def test_pre_production_list_shows_the_previews_of_a_period(invoicing):
 
 async def test_client_record_shows_the_last_five_and_the_full_history(invoicing):
     (client,) = await operator(invoicing, 1)
-    await post(invoicing, f"/api/v1/clients/{client['id']}/subscriptions",
-               {"article_code": "LINE", "quantity": "1", "start_date": "2026-01-01"})
+    await post(
+        invoicing,
+        f"/api/v1/clients/{client['id']}/subscriptions",
+        {"article_code": "LINE", "quantity": "1", "start_date": "2026-01-01"},
+    )
     for month in range(1, 8):
         await run(invoicing, f"2026-{month:02d}", "production")
     last5 = await get(invoicing, f"/api/v1/clients/{client['id']}/invoices", limit=5)
     assert [i["number"] for i in last5] == [number(n) for n in (7, 6, 5, 4, 3)]  # newest first
-    pages = [await get(invoicing, f"/api/v1/clients/{client['id']}/invoices", page=p, page_size=3) for p in (1, 2, 3)]
+    pages = [
+        await get(invoicing, f"/api/v1/clients/{client['id']}/invoices", page=p, page_size=3)
+        for p in (1, 2, 3)
+    ]
     assert [[i["period"] for i in page] for page in pages] == [
-        ["2026-07", "2026-06", "2026-05"], ["2026-04", "2026-03", "2026-02"], ["2026-01"]
+        ["2026-07", "2026-06", "2026-05"],
+        ["2026-04", "2026-03", "2026-02"],
+        ["2026-01"],
     ]
 
 
@@ -103,10 +127,22 @@ async def deliver_events(invoicing: Any, number_: str, document_id: str) -> None
 
     subscribers.register(Capture(), invoicing.app.state.billing_runner)  # type: ignore[arg-type]
     ref = FileRef(path=f"{number_}.pdf", sha256="0" * 64, size=1)
-    rendered = DocumentRendered(number=number_, document_id=uuid.UUID(document_id), type="invoice", version=2,
-                                generation_count=2, files=RenderedFiles(pdf=ref), issue_date=dt.date.today())
-    delivered = DeliveryOutcome(request_id="r1", number=number_, to=["compta@k1.test"],
-                                at=dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC), smtp_response="250 OK")
+    rendered = DocumentRendered(
+        number=number_,
+        document_id=uuid.UUID(document_id),
+        type="invoice",
+        version=2,
+        generation_count=2,
+        files=RenderedFiles(pdf=ref, json=ref),
+        issue_date=dt.date.today(),
+    )
+    delivered = DeliveryOutcome(
+        request_id="r1",
+        number=number_,
+        to=["compta@k1.test"],
+        at=dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC),
+        smtp_response="250 OK",
+    )
     async with invoicing.app.state.runtime.sessions() as session, session.begin():
         for topic, data in (("document.rendered", rendered), ("invoice.delivered", delivered)):
             await handlers[topic](Inbound(None, data, number_, topic, 0, 0), session)  # type: ignore[arg-type]
@@ -119,7 +155,7 @@ async def test_invoice_detail_has_lines_taxes_totals_links_generations_and_deliv
     assert [(line["label"], Decimal(line["quantity"]), line["net_amount"]) for line in detail["lines"]] == [
         ("Ligne SIP", 1, "25.00")
     ]
-    assert [(t["rate"], t["taxable_amount"], t["tax_amount"]) for t in detail["tax_breakdown"]] == [
+    assert [(t["vat_rate"], t["taxable_amount"], t["tax_amount"]) for t in detail["tax_breakdown"]] == [
         ("20.00", "25.00", "5.00")
     ]
     assert detail["totals"]["gross_total"] == "30.00" and detail["gross_total"] == "30.00"
@@ -131,29 +167,52 @@ async def test_invoice_detail_has_lines_taxes_totals_links_generations_and_deliv
     await deliver_events(invoicing, number(1), detail["id"])
     after = await get(invoicing, f"/api/v1/invoices/{number(1)}")
     assert after["generation_count"] == 2
-    assert after["deliveries"] == [{"request_id": "r1", "status": "delivered", "to": ["compta@k1.test"],
-                                    "at": after["deliveries"][0]["at"], "detail": "250 OK"}]
+    assert after["deliveries"] == [
+        {
+            "request_id": "r1",
+            "status": "delivered",
+            "to": ["compta@k1.test"],
+            "at": after["deliveries"][0]["at"],
+            "detail": "250 OK",
+        }
+    ]
     assert after["deliveries"][0]["at"].startswith("2026-04-02T08:00")
 
 
 async def test_consumption_is_paginated_json_and_streamed_csv(invoicing):
-    (client,) = await operator(invoicing, 1)
-    calls = [call(f"c{i:03d}", "ACME1", "+33 6 12 34 56 78", 1 + i, started_at=f"2026-03-{1 + i % 28:02d}T10:00:00+01:00")
-             for i in range(250)]
+    await operator(invoicing, 1)
+    calls = [
+        call(
+            f"c{i:03d}",
+            "ACME1",
+            "+33 6 12 34 56 78",
+            1 + i,
+            started_at=f"2026-03-{1 + i % 28:02d}T10:00:00+01:00",
+        )
+        for i in range(250)
+    ]
     await post(invoicing, "/api/v1/usage", calls, expect=200)
     await run(invoicing, PERIOD, "production")
-    pages = [await get(invoicing, f"/api/v1/invoices/{number(1)}/consumption", page=p, page_size=100)
-             for p in (1, 2, 3)]
+    pages = [
+        await get(invoicing, f"/api/v1/invoices/{number(1)}/consumption", page=p, page_size=100)
+        for p in (1, 2, 3)
+    ]
     assert [p["total"] for p in pages] == [250] * 3 and [len(p["items"]) for p in pages] == [100, 100, 50]
     items = [i for p in pages for i in p["items"]]
     assert len({i["cdr_id"] for i in items}) == 250
     assert [i["started_at"] for i in items] == sorted(i["started_at"] for i in items)
+    assert all(i["started_at"].endswith("+00:00") for i in items)  # an unambiguous time, in UTC
+    assert min(i["started_at"] for i in items) == "2026-03-01T09:00:00+00:00"  # 10:00 at +01:00
     first = next(i for i in items if i["cdr_id"] == "c000")
     assert (first["destination"], first["duration_s"], first["billable_s"], first["cost"]) == (
-        "France mobile", 1, 1, "0.0520"  # 1 s at 0.12/min + 0.05 connection
+        "France mobile",
+        1,
+        1,
+        "0.0520",  # 1 s at 0.12/min + 0.05 connection
     )
-    answer = await invoicing.http.get(f"/api/v1/invoices/{number(1)}/consumption.csv",
-                                      headers=invoicing.token("accounting"))
+    answer = await invoicing.http.get(
+        f"/api/v1/invoices/{number(1)}/consumption.csv", headers=invoicing.token("accounting")
+    )
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert len(rows) == 250 and {r["cdr_id"] for r in rows} == {i["cdr_id"] for i in items}
@@ -170,7 +229,9 @@ async def test_portal_user_sees_only_their_own_documents(invoicing):
     assert [i["client_id"] for i in listed["items"]] == [clients[0]["id"]]
     assert (await invoicing.http.get(f"/api/v1/invoices/{number(1)}", headers=mine)).status_code == 200
     assert (await invoicing.http.get(f"/api/v1/invoices/{number(2)}", headers=mine)).status_code == 404
-    assert (await invoicing.http.get(f"/api/v1/invoices/{number(2)}/consumption", headers=mine)).status_code == 404
+    assert (
+        await invoicing.http.get(f"/api/v1/invoices/{number(2)}/consumption", headers=mine)
+    ).status_code == 404
     other = await invoicing.http.get(f"/api/v1/clients/{clients[1]['id']}/invoices", headers=mine)
     assert other.status_code == 403
 
@@ -178,9 +239,11 @@ async def test_portal_user_sees_only_their_own_documents(invoicing):
 async def test_send_and_regenerate_publish_their_requests(invoicing):
     clients = await billed_clients(invoicing, ["Alpha Conseil"])
     h = invoicing.token("billing")
-    await invoicing.http.patch(f"/api/v1/clients/{clients[0]['id']}",
-                               json={"address": {"line1": "9 quai Neuf", "postcode": "69002", "city": "Lyon",
-                                                 "country": "FR"}}, headers=h)
+    await invoicing.http.patch(
+        f"/api/v1/clients/{clients[0]['id']}",
+        json={"address": {"line1": "9 quai Neuf", "postcode": "69002", "city": "Lyon", "country": "FR"}},
+        headers=h,
+    )
     sent = await invoicing.http.post(f"/api/v1/invoices/{number(1)}/send", headers=h)
     assert sent.status_code == 202 and sent.json()["recipients"] == ["compta@k1.test"]
     regenerated = await invoicing.http.post(f"/api/v1/invoices/{number(1)}/regenerate", headers=h)
@@ -212,8 +275,11 @@ async def test_malformed_queries_are_refused_naming_the_field(invoicing, path, p
 async def test_actions_on_unknown_or_preview_documents_are_refused_and_change_nothing(invoicing, action):
     await operator(invoicing, 1)
     (client,) = await get(invoicing, "/api/v1/clients")
-    await post(invoicing, f"/api/v1/clients/{client['id']}/subscriptions",
-               {"article_code": "LINE", "quantity": "1", "start_date": "2026-01-01"})
+    await post(
+        invoicing,
+        f"/api/v1/clients/{client['id']}/subscriptions",
+        {"article_code": "LINE", "quantity": "1", "start_date": "2026-01-01"},
+    )
     await run(invoicing, PERIOD, "preview")
     (preview,) = await get(invoicing, "/api/v1/previews", period=PERIOD)
     before = await invoicing.outbox()

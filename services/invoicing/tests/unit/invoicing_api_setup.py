@@ -7,26 +7,74 @@ from typing import Any
 PLAN: dict[str, Any] = {
     "code": "PRO",
     "rules": [
-        {"prefix": "33", "label": "France fixe", "kind": "voice", "unit_price": "0.0200", "increment": "60/60"},
-        {"prefix": "336", "label": "France mobile", "kind": "voice", "unit_price": "0.1200",
-         "connection_fee": "0.0500", "increment": "1/1"},
-        {"prefix": "44", "label": "Royaume-Uni", "kind": "voice", "unit_price": "0.3000", "increment": "30/30"},
-        {"prefix": "1", "label": "USA/Canada", "kind": "voice", "unit_price": "0.1000",
-         "connection_fee": "0.1000", "increment": "60/1"},
+        {
+            "prefix": "33",
+            "label": "France fixe",
+            "kind": "voice",
+            "unit_price": "0.0200",
+            "increment": "60/60",
+        },
+        {
+            "prefix": "336",
+            "label": "France mobile",
+            "kind": "voice",
+            "unit_price": "0.1200",
+            "connection_fee": "0.0500",
+            "increment": "1/1",
+        },
+        {
+            "prefix": "44",
+            "label": "Royaume-Uni",
+            "kind": "voice",
+            "unit_price": "0.3000",
+            "increment": "30/30",
+        },
+        {
+            "prefix": "1",
+            "label": "USA/Canada",
+            "kind": "voice",
+            "unit_price": "0.1000",
+            "connection_fee": "0.1000",
+            "increment": "60/1",
+        },
         {"prefix": "336", "label": "SMS France", "kind": "sms", "unit_price": "0.0500"},
         {"prefix": "", "label": "Data", "kind": "data", "unit_price": "0.0100"},
     ],
 }
 
 CATALOG: list[dict[str, Any]] = [
-    {"code": "LINE", "label": "Ligne SIP", "kind": "recurring", "unit_price": "25.00", "vat_rate": "20.00",
-     "accounting_account": "706100"},
-    {"code": "SETUP", "label": "Frais de mise en service", "kind": "one_time", "unit_price": "49.00",
-     "vat_rate": "20.00", "accounting_account": "706200"},
-    {"code": "AVOIR", "label": "Geste commercial", "kind": "credit_note", "unit_price": "-10.00",
-     "vat_rate": "20.00", "accounting_account": "709000"},
-    {"code": "CONSO", "label": "Consommations", "kind": "usage", "unit_price": "0", "vat_rate": "20.00",
-     "accounting_account": "706300"},
+    {
+        "code": "LINE",
+        "label": "Ligne SIP",
+        "kind": "recurring",
+        "unit_price": "25.00",
+        "vat_rate": "20.00",
+        "accounting_account": "706100",
+    },
+    {
+        "code": "SETUP",
+        "label": "Frais de mise en service",
+        "kind": "one_time",
+        "unit_price": "49.00",
+        "vat_rate": "20.00",
+        "accounting_account": "706200",
+    },
+    {
+        "code": "AVOIR",
+        "label": "Geste commercial",
+        "kind": "credit_note",
+        "unit_price": "-10.00",
+        "vat_rate": "20.00",
+        "accounting_account": "709000",
+    },
+    {
+        "code": "CONSO",
+        "label": "Consommations",
+        "kind": "usage",
+        "unit_price": "0",
+        "vat_rate": "20.00",
+        "accounting_account": "706300",
+    },
 ]
 
 
@@ -40,10 +88,24 @@ def client_body(code: str, name: str | None = None, plan: str | None = "PRO", **
     }
 
 
-def call(cdr_id: str, account: str, callee: str, duration_s: int | None = 60, *, kind: str = "voice",
-         units: str | None = None, started_at: str = "2026-03-10T10:00:00+01:00") -> dict[str, Any]:
-    record: dict[str, Any] = {"cdr_id": cdr_id, "account": account, "started_at": started_at, "kind": kind,
-                              "caller": "33140000000", "callee": callee}
+def call(
+    cdr_id: str,
+    account: str,
+    callee: str,
+    duration_s: int | None = 60,
+    *,
+    kind: str = "voice",
+    units: str | None = None,
+    started_at: str = "2026-03-10T10:00:00+01:00",
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "cdr_id": cdr_id,
+        "account": account,
+        "started_at": started_at,
+        "kind": kind,
+        "caller": "33140000000",
+        "callee": callee,
+    }
     if duration_s is not None and kind == "voice":
         record["duration_s"] = duration_s
     if units is not None:
@@ -71,8 +133,11 @@ async def operator(invoicing: Any, clients: int = 1) -> list[dict[str, Any]]:
     made = []
     for n in range(1, clients + 1):
         client = await post(invoicing, "/api/v1/clients", client_body(f"ACME{n}", f"Acme {n} SARL"))
-        await post(invoicing, f"/api/v1/clients/{client['id']}/contacts",
-                   {"name": f"Compta {n}", "email": f"compta{n}@acme.test", "invoice_recipient": True})
+        await post(
+            invoicing,
+            f"/api/v1/clients/{client['id']}/contacts",
+            {"name": f"Compta {n}", "email": f"compta{n}@acme.test", "invoice_recipient": True},
+        )
         made.append(client)
     return made
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 import structlog
+from prometheus_client import Counter, Histogram
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,12 +65,26 @@ LOST_DURING_DATA_REASON = (
 SHUTDOWN_GRACE_S = 10.0  # a stopping worker lets SMTP transactions in flight finish this long
 SWEEP_EVERY_S = 30.0
 
+DELIVERY_ATTEMPTS = Counter(
+    "ledgerline_delivery_attempts_total",
+    "E-mail delivery attempts by outcome (sent, pending = retry later, failed, unconfirmed)",
+    ["kind", "outcome"],
+)
+SMTP_SECONDS = Histogram("ledgerline_smtp_send_seconds", "Time of one SMTP transaction, connection included")
+
 AfterSmtp = Callable[[DeliveryRow, SendReceipt], Awaitable[None]]
 
 
 def utc(value: dt.datetime) -> dt.datetime:
     """SQLite gives naive datetimes back; every stored time is UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def describe_failure(error: BaseException) -> str:
+    """The reason as a user reads it: the SMTP reply and step, or just the problem before SMTP."""
+    if isinstance(error, DeliveryError) and error.stage == "build":
+        return error.smtp_message
+    return str(error)
 
 
 @dataclass(frozen=True)
@@ -124,7 +139,7 @@ class DeliveryWorker:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                if loop.time() - last_sweep >= min(SWEEP_EVERY_S, self._settings.delivery_lease_s):
+                if loop.time() - last_sweep >= min(SWEEP_EVERY_S, max(self._settings.delivery_lease_s, 1.0)):
                     await self._guarded(self.report_interrupted())
                     last_sweep = loop.time()
                 claimed = await self._guarded(self.run_once()) or 0
@@ -162,7 +177,11 @@ class DeliveryWorker:
         for task in tasks:
             task.add_done_callback(self._inflight.discard)
         # Shielded: a cancelled round must not cut a transaction between the claim and the record.
-        await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
+        results = await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
+        for row, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
+                # Left `sending`: reported as interrupted by the next process, never resent.
+                log.error("delivery stopped unexpectedly", delivery=str(row.id), error=repr(result))
         return len(claimed)
 
     async def _claim(self) -> list[DeliveryRow]:
@@ -171,7 +190,10 @@ class DeliveryWorker:
             due = (
                 await session.scalars(
                     select(DeliveryRow)
-                    .where(DeliveryRow.status == DeliveryStatus.PENDING.value, DeliveryRow.next_attempt_at <= now)
+                    .where(
+                        DeliveryRow.status == DeliveryStatus.PENDING.value,
+                        DeliveryRow.next_attempt_at <= now,
+                    )
                     .order_by(DeliveryRow.next_attempt_at)
                     .limit(self._settings.delivery_batch)
                 )
@@ -205,7 +227,8 @@ class DeliveryWorker:
             outcome = self._failure(row, exc, attachment_path)  # nothing reached the server
         except Exception as exc:
             log.exception("building a delivery failed", delivery=str(row.id))
-            outcome = self._failure(row, TemporaryDeliveryError(f"{type(exc).__name__}: {exc}", stage="build"), None)
+            error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}", stage="build")
+            outcome = self._failure(row, error, None)
         else:
             outcome = await self._send(row, message, attachment_path)
         await self._record(row, outcome)
@@ -214,7 +237,8 @@ class DeliveryWorker:
         if self._sender is None:
             raise RuntimeError("the delivery worker is not open")
         try:
-            receipt = await self._sender.send(message)
+            with SMTP_SECONDS.time():
+                receipt = await self._sender.send(message)
         except DeliveryError as exc:
             self.last_smtp_error = str(exc)
             if isinstance(exc, TemporaryDeliveryError) and exc.stage == "data" and exc.smtp_code is None:
@@ -237,11 +261,11 @@ class DeliveryWorker:
             delay = self._policy.next_delay(row.attempts, self._rng, elapsed)
             return Outcome(
                 DeliveryStatus.PENDING,
-                error=str(error),
+                error=describe_failure(error),
                 next_attempt_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay),
                 attachment_path=attachment_path,
             )
-        reason = str(error)
+        reason = describe_failure(error)
         if isinstance(error, TemporaryDeliveryError):
             reason = f"gave up after {row.attempts} attempts in {elapsed:.0f} s: {reason}"
         return Outcome(DeliveryStatus.FAILED, error=reason, attachment_path=attachment_path)
@@ -271,7 +295,11 @@ class DeliveryWorker:
         details = row.details or {}
         attachment = None
         if row.attachment_path:
-            local = self._store.local_path(row.attachment_path)
+            try:
+                local = self._store.local_path(row.attachment_path)
+            except UnsafePath as exc:
+                refused = f"export path {row.attachment_path} is outside the document store"
+                raise PermanentDeliveryError(refused, stage="build") from exc
             if not local.is_file():
                 raise PermanentDeliveryError(f"export file {row.attachment_path} is missing", stage="build")
             if local.stat().st_size <= self._settings.export_attachment_max_bytes:
@@ -310,6 +338,7 @@ class DeliveryWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         self._runtime.relay.wake()
+        DELIVERY_ATTEMPTS.labels(row.kind, outcome.status.value).inc()
         log.info("delivery attempt", delivery=str(row.id), number=row.number, status=outcome.status.value,
                  attempt=row.attempts, error=outcome.error)
 

@@ -48,7 +48,9 @@ async def document_versions(
     }
 
 
-async def _file(request: Request, number: str, kind: str, version: int | None, principal: auth.Principal) -> Response:
+async def _file(
+    request: Request, number: str, kind: str, version: int | None, principal: auth.Principal
+) -> Response:
     _row, versions = await _load(request, number, principal)
     chosen = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
     if chosen is None:

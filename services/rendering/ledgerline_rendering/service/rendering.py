@@ -54,7 +54,7 @@ async def record_version(
     document = rendered.document
     key = document.key
     query = select(RenderedDocumentRow).where(RenderedDocumentRow.key == key)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     row = await session.scalar(query)
     if row is None:
@@ -88,7 +88,7 @@ async def record_version(
     await session.flush()
     files = RenderedFiles(
         pdf=_ref(stored, "pdf"),
-        json=_ref(stored, "json"),
+        json_=_ref(stored, "json"),
         ubl=_ref(stored, "ubl") if "ubl" in stored.files else None,
         facturx=_ref(stored, "facturx") if "facturx" in stored.files else None,
     )
@@ -109,12 +109,16 @@ async def record_version(
     return event
 
 
-async def versions_of(session: AsyncSession, key: str) -> tuple[RenderedDocumentRow | None, list[DocumentVersionRow]]:
+async def versions_of(
+    session: AsyncSession, key: str
+) -> tuple[RenderedDocumentRow | None, list[DocumentVersionRow]]:
     row = await session.get(RenderedDocumentRow, key)
     versions = list(
         (
             await session.scalars(
-                select(DocumentVersionRow).where(DocumentVersionRow.key == key).order_by(DocumentVersionRow.version)
+                select(DocumentVersionRow)
+                .where(DocumentVersionRow.key == key)
+                .order_by(DocumentVersionRow.version)
             )
         ).all()
     )

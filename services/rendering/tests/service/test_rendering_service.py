@@ -51,8 +51,15 @@ def auth(settings: RenderingSettings, *roles: str) -> dict[str, str]:
 async def rendered_events(app: Any) -> list[dict[str, Any]]:
     table = messaging.outbox
     async with app.state.runtime.sessions() as session:
-        rows = (await session.execute(select(table.c.payload).where(table.c.topic == DOCUMENT_RENDERED)
-                                      .order_by(table.c.id))).scalars().all()
+        rows = (
+            (
+                await session.execute(
+                    select(table.c.payload).where(table.c.topic == DOCUMENT_RENDERED).order_by(table.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     return [json.loads(r) for r in rows]
 
 
@@ -67,7 +74,9 @@ async def test_regeneration_uses_current_logo_and_address_and_keeps_version_1(re
     issued = record_for(INVOICE_ISSUED, document, key=document.number)
     await deliver(runtime, issued)
     await deliver(runtime, issued)  # Kafka redelivers the same event: no second version
-    await deliver(runtime, record_for(INVOICE_ISSUED, document, key=document.number))  # re-sent under a new id
+    await deliver(
+        runtime, record_for(INVOICE_ISSUED, document, key=document.number)
+    )  # re-sent under a new id
     h = auth(settings, "readonly")
     v1 = (await http.get("/api/v1/documents/F2026-000007/pdf", headers=h)).content
     assert "3 avenue Jean Jaurès" in pdf_text(v1)
@@ -77,12 +86,19 @@ async def test_regeneration_uses_current_logo_and_address_and_keeps_version_1(re
     logo = settings.data_dir / "new-logo.svg"
     logo.write_text(NEW_LOGO)
     (settings.data_dir / "branding.json").write_text(json.dumps({"logo_path": str(logo)}))
-    moved = make_buyer(address=Address(line1="99 rue Nouvelle", postcode="13001", city="Marseille", country="FR"))
-    request = RenderRequested(request_id=str(uuid.uuid4()), reason="new logo and address",
-                              document=document.model_copy(update={"buyer": moved}))
+    moved = make_buyer(
+        address=Address(line1="99 rue Nouvelle", postcode="13001", city="Marseille", country="FR")
+    )
+    request = RenderRequested(
+        request_id=str(uuid.uuid4()),
+        reason="new logo and address",
+        document=document.model_copy(update={"buyer": moved}),
+    )
     again = record_for(INVOICE_RENDER_REQUESTED, request, key=document.number)
     await deliver(runtime, again)
-    await deliver(runtime, record_for(INVOICE_RENDER_REQUESTED, request, key=document.number))  # same request_id
+    await deliver(
+        runtime, record_for(INVOICE_RENDER_REQUESTED, request, key=document.number)
+    )  # same request_id
 
     versions = (await http.get("/api/v1/documents/F2026-000007", headers=h)).json()
     assert versions["generation_count"] == 2 and [v["version"] for v in versions["versions"]] == [1, 2]
@@ -100,7 +116,9 @@ async def test_regeneration_uses_current_logo_and_address_and_keeps_version_1(re
 
 async def test_portal_user_sees_only_its_own_documents(rendering) -> None:
     app, http, settings = rendering
-    await deliver(app.state.runtime, record_for(INVOICE_ISSUED, make_document(number="F2026-000008"), "F2026-000008"))
+    await deliver(
+        app.state.runtime, record_for(INVOICE_ISSUED, make_document(number="F2026-000008"), "F2026-000008")
+    )
     own = auth(settings, "client:c-0001")  # the factory's buyer
     other = auth(settings, "client:c-9999")
     assert (await http.get("/api/v1/documents/F2026-000008/ubl", headers=own)).status_code == 200

@@ -1,14 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 13:14:34.695417
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -84,7 +83,9 @@ def upgrade() -> None:
     with op.batch_alter_table('issued_documents', schema=None) as batch_op:
         batch_op.create_index('ix_issued_date', ['issue_date', 'number'], unique=False)
         batch_op.create_index(batch_op.f('ix_issued_documents_client_id'), ['client_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_issued_documents_original_number'), ['original_number'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_issued_documents_original_number'), ['original_number'], unique=False
+        )
         batch_op.create_index('ix_issued_month', ['month', 'issue_date', 'number'], unique=False)
 
     op.create_table('outbox',

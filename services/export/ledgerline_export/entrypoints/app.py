@@ -1,0 +1,77 @@
+"""The export service process: read model consumers, export jobs, the HTTP API and the SFTP server."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from ledgerline_export.adapters.database import migrate
+from ledgerline_export.adapters.orm import ExportJobRow, IssuedDocumentRow, messaging
+from ledgerline_export.config import ExportSettings, get_export_settings
+from ledgerline_export.entrypoints import http, subscribers
+from ledgerline_export.entrypoints.http_errors import install_error_handlers
+from ledgerline_export.entrypoints.sftp import SftpListener
+from ledgerline_export.service.export_jobs import ExportJobs
+from ledgerline_shared.document_store import FolderDocumentStore
+from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
+from ledgerline_shared.topics import EXPORT_COMPLETED
+
+SERVICE = "export"
+
+
+def create_app(settings: ExportSettings | None = None) -> FastAPI:
+    settings = settings or get_export_settings()
+    runtime = ServiceRuntime(SERVICE, messaging, settings, publishes=[EXPORT_COMPLETED])
+    runtime.hooks.migrate = migrate
+    store = FolderDocumentStore(settings.document_root())
+    jobs = ExportJobs(runtime, settings, store)
+    sftp = SftpListener(runtime, settings)
+    if settings.sftp_enabled:
+        runtime.hooks.on_start.append(sftp.start)
+        runtime.hooks.on_stop.append(sftp.stop)
+        runtime.hooks.checks["sftp"] = sftp.check
+    runtime.hooks.on_start.append(jobs.resume)
+    runtime.hooks.on_stop.append(jobs.stop)
+    subscribers.register(runtime)
+
+    async def read_model_section() -> DashboardSection:
+        async with runtime.read_sessions() as session:
+            months = (
+                await session.execute(
+                    select(IssuedDocumentRow.month, IssuedDocumentRow.type, func.count())
+                    .where(IssuedDocumentRow.document.is_not(None))
+                    .group_by(IssuedDocumentRow.month, IssuedDocumentRow.type)
+                    .order_by(IssuedDocumentRow.month.desc())
+                    .limit(36)
+                )
+            ).all()
+        return DashboardSection(
+            "Issued documents by month", ["month", "type", "documents"], [list(r) for r in months]
+        )
+
+    async def jobs_section() -> DashboardSection:
+        async with runtime.read_sessions() as session:
+            rows = (
+                await session.scalars(select(ExportJobRow).order_by(ExportJobRow.created_at.desc()).limit(20))
+            ).all()
+        return DashboardSection(
+            "Recent export jobs",
+            ["id", "kind", "format", "range", "status", "progress", "rows", "requested by"],
+            [
+                [r.id, r.kind, r.format or "", f"{r.date_from}..{r.date_to}", r.status, f"{r.done}/{r.total}",
+                 r.rows if r.rows is not None else "", r.requested_by_sub]
+                for r in rows
+            ],
+        )
+
+    runtime.hooks.dashboard += [read_model_section, jobs_section]
+    app = runtime.create_app(
+        http.router,
+        title="Ledgerline export",
+        description="Invoice lists, Excel, grouped PDF and accounting exports; the read-only SFTP tree.",
+    )
+    install_error_handlers(app)
+    app.state.settings = settings
+    app.state.jobs = jobs
+    app.state.sftp = sftp
+    return app

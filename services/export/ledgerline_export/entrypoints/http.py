@@ -1,0 +1,183 @@
+"""Export's HTTP API (spec 8): the month's list, export jobs and their files, the caller's SFTP access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
+
+from ledgerline_export.adapters.orm import ExportJobRow
+from ledgerline_export.config import ExportSettings
+from ledgerline_export.entrypoints.sftp import SftpListener
+from ledgerline_export.service.export_jobs import ExportJobs, ExportRequest
+from ledgerline_export.service.invoice_list import LIST_FORMATS, check_list_request, write_invoice_list
+from ledgerline_export.service.sftp_accounts import account_of, issue_password, set_public_keys
+from ledgerline_shared import auth
+from ledgerline_shared.runtime import ServiceRuntime
+
+router = APIRouter(prefix="/api/v1", tags=["exports"])
+
+FILE_TYPES = {
+    ".xlsx": LIST_FORMATS["xlsx"],
+    ".pdf": "application/pdf",
+    ".csv": "text/csv; charset=utf-8",
+    ".txt": "text/plain",
+    ".iif": "text/plain",
+}
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    kind: str = Field(description="excel | grouped_pdf | accounting")
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    format: str | None = Field(default=None, description="accounting: fec | datev | iif | xero | csv")
+    notify: bool = Field(default=False, description="e-mail the requester when done (always for accounting)")
+
+
+class PublicKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keys: list[str] = Field(description="OpenSSH public key lines; an empty list removes them all")
+
+
+def _jobs(request: Request) -> ExportJobs:
+    jobs: ExportJobs = request.app.state.jobs
+    return jobs
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+def job_view(row: ExportJobRow) -> dict[str, Any]:
+    percent = 100 if row.status == "completed" else (100 * row.done // row.total if row.total else 0)
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "format": row.format,
+        "from": row.date_from.isoformat(),
+        "to": row.date_to.isoformat(),
+        "status": row.status,
+        "progress": {"done": row.done, "total": row.total, "percent": percent},
+        "rows": row.rows,
+        "report": row.report,
+        "error": row.error,
+        "file": f"/api/v1/exports/{row.id}/file" if row.status == "completed" else None,
+        "notify": row.notify,
+        "created_at": row.created_at.isoformat(),
+        "started_at": row.started_at.isoformat() if row.started_at else None,
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+    }
+
+
+@router.get("/exports/invoice-list", response_class=FileResponse)
+async def invoice_list(
+    request: Request,
+    month: str = Query(description="YYYY-MM"),
+    format: str = Query(default="csv", description="csv | xlsx"),
+    _p: auth.Principal = Depends(auth.require(auth.EXPORT)),
+) -> FileResponse:
+    fmt = check_list_request(month, format)
+    settings: ExportSettings = request.app.state.settings
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="list-", dir=scratch))
+    path = folder / f"invoices-{month}.{fmt}"
+    try:
+        rows = await write_invoice_list(_runtime(request).read_sessions, month, fmt, path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    # Streamed from the file in chunks, then the file is removed.
+    return FileResponse(
+        path,
+        media_type=LIST_FORMATS[fmt],
+        filename=path.name,
+        headers={"X-Rows": str(rows)},
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+@router.post("/exports", status_code=202)
+async def request_export(
+    body: ExportBody, request: Request, principal: auth.Principal = Depends(auth.require(auth.EXPORT))
+) -> dict[str, Any]:
+    row = await _jobs(request).create(
+        ExportRequest(body.kind, body.date_from, body.date_to, body.format, body.notify),
+        sub=principal.sub,
+        email=principal.email,
+    )
+    return {"id": row.id, "status": row.status, "href": f"/api/v1/exports/{row.id}"}
+
+
+@router.get("/exports/{export_id}")
+async def export_status(
+    export_id: uuid.UUID, request: Request, _p: auth.Principal = Depends(auth.require(auth.EXPORT))
+) -> dict[str, Any]:
+    return job_view(await _jobs(request).get(str(export_id)))
+
+
+@router.get("/exports/{export_id}/file", response_class=FileResponse)
+async def export_file(
+    export_id: uuid.UUID, request: Request, _p: auth.Principal = Depends(auth.require(auth.EXPORT))
+) -> FileResponse:
+    jobs = _jobs(request)
+    path = jobs.file_of(await jobs.get(str(export_id)))
+    return FileResponse(
+        path, media_type=FILE_TYPES.get(path.suffix, "application/octet-stream"), filename=path.name
+    )
+
+
+# ---- the caller's SFTP access (any staff user) --------------------------------------------------------
+
+
+def _sftp_view(request: Request, username: str) -> dict[str, Any]:
+    settings: ExportSettings = request.app.state.settings
+    listener: SftpListener = request.app.state.sftp
+    return {
+        "host": settings.sftp_host,
+        "port": listener.port or settings.sftp_port,
+        "username": username,
+        "root": "/production",
+    }
+
+
+@router.get("/me/sftp", tags=["sftp"])
+async def my_sftp(
+    request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
+) -> dict[str, Any]:
+    async with _runtime(request).read_sessions() as session:
+        account = await account_of(session, principal.sub)
+    return _sftp_view(request, account.username) | {
+        "password_set": account.password_set,
+        "public_keys": account.keys,
+    }
+
+
+@router.post("/me/sftp/password", tags=["sftp"])
+async def new_sftp_password(
+    request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
+) -> dict[str, Any]:
+    """A new password, shown this once (only its hash is kept); the previous one stops working."""
+    username, password = await issue_password(_runtime(request).sessions, principal.sub)
+    return _sftp_view(request, username) | {"password": password}
+
+
+@router.put("/me/sftp/keys", tags=["sftp"])
+async def my_sftp_keys(
+    body: PublicKeys, request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
+) -> dict[str, Any]:
+    account = await set_public_keys(_runtime(request).sessions, principal.sub, body.keys)
+    return _sftp_view(request, account.username) | {
+        "password_set": account.password_set,
+        "public_keys": account.keys,
+    }

@@ -1,0 +1,562 @@
+"""Load the demo operator of spec section 10 through the invoicing HTTP API, idempotently.
+
+    python -m ledgerline_invoicing.entrypoints.demo --url http://127.0.0.1:8101 --token TOKEN
+
+What exists is kept (clients by code, articles by code, rate plans by code; call records are
+duplicates by cdr_id); what is missing is created: two rate plans, a catalog, 30 French and English
+clients with their invoice contacts, subscriptions and one-time items (one of them a credit), a month
+of call records for last month, then last month's production run and this month's preview.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import random
+import sys
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+PARIS = ZoneInfo("Europe/Paris")
+
+RATE_PLANS: list[dict[str, Any]] = [
+    {
+        "code": "PRO-FR",
+        "rules": [
+            {
+                "prefix": "33",
+                "label": "France fixe",
+                "kind": "voice",
+                "unit_price": "0.0150",
+                "increment": "60/60",
+            },
+            {
+                "prefix": "336",
+                "label": "France mobile",
+                "kind": "voice",
+                "unit_price": "0.0900",
+                "connection_fee": "0.0200",
+                "increment": "60/60",
+            },
+            {
+                "prefix": "337",
+                "label": "France mobile",
+                "kind": "voice",
+                "unit_price": "0.0900",
+                "connection_fee": "0.0200",
+                "increment": "60/60",
+            },
+            {
+                "prefix": "3389",
+                "label": "Numéros spéciaux",
+                "kind": "voice",
+                "unit_price": "0.3500",
+                "connection_fee": "0.0800",
+                "increment": "60/60",
+            },
+            {
+                "prefix": "44",
+                "label": "Royaume-Uni",
+                "kind": "voice",
+                "unit_price": "0.1200",
+                "connection_fee": "0.0500",
+                "increment": "60/60",
+            },
+            {
+                "prefix": "1",
+                "label": "États-Unis / Canada",
+                "kind": "voice",
+                "unit_price": "0.0800",
+                "connection_fee": "0.0500",
+                "increment": "60/60",
+            },
+            {
+                "prefix": "212",
+                "label": "Maroc",
+                "kind": "voice",
+                "unit_price": "0.4500",
+                "connection_fee": "0.1000",
+                "increment": "60/60",
+            },
+            {"prefix": "336", "label": "SMS France", "kind": "sms", "unit_price": "0.0400"},
+            {"prefix": "337", "label": "SMS France", "kind": "sms", "unit_price": "0.0400"},
+            {"prefix": "", "label": "SMS international", "kind": "sms", "unit_price": "0.1500"},
+            {"prefix": "", "label": "Data mobile", "kind": "data", "unit_price": "0.0100"},
+        ],
+    },
+    {
+        "code": "INTL-SEC",
+        "rules": [
+            {
+                "prefix": "33",
+                "label": "France fixe",
+                "kind": "voice",
+                "unit_price": "0.0120",
+                "increment": "1/1",
+            },
+            {
+                "prefix": "336",
+                "label": "France mobile",
+                "kind": "voice",
+                "unit_price": "0.0800",
+                "connection_fee": "0.0150",
+                "increment": "1/1",
+            },
+            {
+                "prefix": "337",
+                "label": "France mobile",
+                "kind": "voice",
+                "unit_price": "0.0800",
+                "connection_fee": "0.0150",
+                "increment": "1/1",
+            },
+            {
+                "prefix": "44",
+                "label": "United Kingdom",
+                "kind": "voice",
+                "unit_price": "0.0900",
+                "connection_fee": "0.0300",
+                "increment": "1/1",
+            },
+            {
+                "prefix": "447",
+                "label": "United Kingdom mobile",
+                "kind": "voice",
+                "unit_price": "0.1500",
+                "connection_fee": "0.0300",
+                "increment": "1/1",
+            },
+            {
+                "prefix": "1",
+                "label": "USA / Canada",
+                "kind": "voice",
+                "unit_price": "0.0600",
+                "connection_fee": "0.0300",
+                "increment": "1/1",
+            },
+            {
+                "prefix": "212",
+                "label": "Morocco",
+                "kind": "voice",
+                "unit_price": "0.3800",
+                "connection_fee": "0.0800",
+                "increment": "1/1",
+            },
+            {"prefix": "", "label": "SMS", "kind": "sms", "unit_price": "0.0600"},
+            {"prefix": "", "label": "Mobile data", "kind": "data", "unit_price": "0.0080"},
+        ],
+    },
+]
+
+CATALOG: list[dict[str, Any]] = [
+    {
+        "code": "SIP-LINE",
+        "label": "Ligne SIP",
+        "kind": "recurring",
+        "unit_price": "19.90",
+        "vat_rate": "20.00",
+        "accounting_account": "706100",
+    },
+    {
+        "code": "MOBILE-PRO",
+        "label": "Forfait mobile pro",
+        "kind": "recurring",
+        "unit_price": "24.00",
+        "vat_rate": "20.00",
+        "accounting_account": "706110",
+    },
+    {
+        "code": "FIBER-1G",
+        "label": "Accès fibre 1 Gbit/s",
+        "kind": "recurring",
+        "unit_price": "89.00",
+        "vat_rate": "20.00",
+        "accounting_account": "706120",
+    },
+    {
+        "code": "PBX-SEAT",
+        "label": "Poste standard cloud",
+        "kind": "recurring",
+        "unit_price": "7.50",
+        "vat_rate": "20.00",
+        "accounting_account": "706130",
+    },
+    {
+        "code": "SETUP",
+        "label": "Frais de mise en service",
+        "kind": "one_time",
+        "unit_price": "149.00",
+        "vat_rate": "20.00",
+        "accounting_account": "706200",
+    },
+    {
+        "code": "HANDSET",
+        "label": "Téléphone IP Yealink T54W",
+        "kind": "one_time",
+        "unit_price": "189.00",
+        "vat_rate": "20.00",
+        "accounting_account": "707100",
+    },
+    {
+        "code": "GOODWILL",
+        "label": "Avoir geste commercial",
+        "kind": "credit_note",
+        "unit_price": "-20.00",
+        "vat_rate": "20.00",
+        "accounting_account": "709000",
+    },
+    {
+        "code": "USAGE",
+        "label": "Consommations télécom",
+        "kind": "usage",
+        "unit_price": "0",
+        "vat_rate": "20.00",
+        "accounting_account": "706300",
+    },
+]
+
+FRENCH = [
+    ("Boulangerie Martin", "Paris", "75011"),
+    ("Cabinet Durand Avocats", "Lyon", "69002"),
+    ("Garage Petit Frères", "Marseille", "13008"),
+    ("Pharmacie du Centre", "Toulouse", "31000"),
+    ("Agence Lefèvre Immobilier", "Nice", "06000"),
+    ("Transports Moreau", "Nantes", "44000"),
+    ("Clinique Vétérinaire Roux", "Strasbourg", "67000"),
+    ("Hôtel Bellevue", "Montpellier", "34000"),
+    ("Bureau d'études Fournier", "Bordeaux", "33000"),
+    ("Restaurant Le Girardin", "Lille", "59000"),
+    ("Imprimerie Bonnet", "Rennes", "35000"),
+    ("Menuiserie Lambert", "Reims", "51100"),
+    ("Opticiens Fontaine", "Le Havre", "76600"),
+    ("Expertise Comptable Rousseau", "Dijon", "21000"),
+    ("Auto-école Vincent", "Angers", "49000"),
+    ("Crèche Les Petits Pas", "Grenoble", "38000"),
+    ("Fleuriste Mercier", "Tours", "37000"),
+    ("Laboratoire Blanc", "Limoges", "87000"),
+    ("Architectes Guerin & Associés", "Annecy", "74000"),
+    ("Librairie Faure", "Clermont-Ferrand", "63000"),
+    ("Plomberie André", "Brest", "29200"),
+    ("Cave à vins Chevalier", "Avignon", "84000"),
+]
+ENGLISH = [
+    ("Harbour Logistics Ltd", "London", "EC1A 1BB", "GB", "GBP"),
+    ("Kingfisher Design Studio", "Manchester", "M1 1AE", "GB", "GBP"),
+    ("Oakridge Consulting", "Dublin", "D02 X285", "IE", "EUR"),
+    ("Bluebell Dental Practice", "Bristol", "BS1 4DJ", "GB", "GBP"),
+    ("Northwind Software", "Edinburgh", "EH1 1YZ", "GB", "GBP"),
+    ("Atlas Trading Morocco", "Casablanca", "20000", "MA", "EUR"),
+    ("Maple Leaf Imports", "Montréal", "H2Y 1C6", "CA", "EUR"),
+    ("Riverside Accountancy", "Cork", "T12 X70A", "IE", "EUR"),
+]
+STREETS = [
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "boulevard Victor Hugo",
+    "rue Pasteur",
+    "place du Marché",
+    "rue des Écoles",
+    "avenue de la Gare",
+    "rue Nationale",
+]
+
+
+def previous_month(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def demo_clients() -> list[dict[str, Any]]:
+    rnd = random.Random(7)
+    clients: list[dict[str, Any]] = []
+    for n, (name, city, postcode) in enumerate(FRENCH, start=1):
+        siren = f"{rnd.randrange(10**8, 10**9)}"
+        clients.append(
+            {
+                "code": f"DEMO-FR{n:02d}",
+                "name": name,
+                "language": "fr",
+                "currency": "EUR",
+                "address": {
+                    "line1": f"{rnd.randrange(1, 120)} {rnd.choice(STREETS)}",
+                    "postcode": postcode,
+                    "city": city,
+                    "country": "FR",
+                },
+                "siren": siren,
+                "vat_id": f"FR{rnd.randrange(10, 99)}{siren}",
+                "rate_plan_code": "PRO-FR" if n % 4 else "INTL-SEC",
+                "payment_terms_days": 30 if n % 3 else 45,
+            }
+        )
+    for n, (name, city, postcode, country, currency) in enumerate(ENGLISH, start=1):
+        clients.append(
+            {
+                "code": f"DEMO-EN{n:02d}",
+                "name": name,
+                "language": "en",
+                "currency": currency,
+                "address": {
+                    "line1": f"{rnd.randrange(1, 200)} High Street",
+                    "postcode": postcode,
+                    "city": city,
+                    "country": country,
+                },
+                "rate_plan_code": "INTL-SEC",
+                "payment_terms_days": 30,
+            }
+        )
+    return clients
+
+
+def contact_of(client: dict[str, Any]) -> list[dict[str, Any]]:
+    domain = client["code"].lower().replace("demo-", "") + ".example.com"
+    if client["language"] == "fr":
+        return [
+            {"name": "Service comptabilité", "email": f"compta@{domain}", "invoice_recipient": True},
+            {"name": "Direction", "email": f"direction@{domain}", "invoice_recipient": False},
+        ]
+    return [{"name": "Accounts payable", "email": f"accounts@{domain}", "invoice_recipient": True}]
+
+
+class Api:
+    def __init__(self, url: str, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=120
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        answer = self.http.get(path, params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        answer = (
+            self.http.post(path, json=body, **kwargs) if body is not None else self.http.post(path, **kwargs)
+        )
+        if answer.status_code >= 400:
+            raise SystemExit(f"demo: POST {path} answered {answer.status_code}: {answer.text}")
+        return answer.json()
+
+    def wait_run(self, run_id: str, timeout_s: float = 300) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state: dict[str, Any] = self.get(f"/billing-runs/{run_id}")
+            if state["status"] in {"completed", "failed"} or time.monotonic() > deadline:
+                return state
+            time.sleep(0.5)
+
+
+def call_records_csv(clients: list[dict[str, Any]], month: dt.date) -> str:
+    """A month of realistic traffic: office hours, mostly French numbers, some abroad, SMS and data."""
+    rnd = random.Random(month.toordinal())
+    days = ((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - month).days
+    out = io.StringIO()
+    out.write("cdr_id,account,started_at,kind,duration_s,units,caller,callee\n")
+    for client in clients:
+        volume = rnd.randrange(40, 220)
+        for i in range(volume):
+            day = month + dt.timedelta(days=rnd.randrange(days))
+            if day.weekday() >= 5 and rnd.random() < 0.8:
+                day -= dt.timedelta(days=2)  # mostly working days
+            started = dt.datetime.combine(
+                day, dt.time(rnd.randrange(8, 19), rnd.randrange(60), rnd.randrange(60)), PARIS
+            )
+            caller = f"+331{rnd.randrange(10**8):08d}"
+            draw = rnd.random()
+            duration: int | str  # empty in the CSV for SMS and data
+            if draw < 0.40:
+                kind, callee, duration, units = (
+                    "voice",
+                    f"+33{rnd.choice('12345')}{rnd.randrange(10**8):08d}",
+                    rnd.choice([0, rnd.randrange(5, 900)]),
+                    "",
+                )
+            elif draw < 0.70:
+                kind, callee, duration, units = (
+                    "voice",
+                    f"+33{rnd.choice('67')}{rnd.randrange(10**8):08d}",
+                    rnd.randrange(3, 1200),
+                    "",
+                )
+            elif draw < 0.78:
+                cc = rnd.choice(["44", "447", "1", "212"])
+                kind, callee, duration, units = (
+                    "voice",
+                    f"00{cc}{rnd.randrange(10**9):09d}",
+                    rnd.randrange(10, 1500),
+                    "",
+                )
+            elif draw < 0.80:
+                kind, callee, duration, units = (
+                    "voice",
+                    f"+3389{rnd.randrange(10**7):07d}",
+                    rnd.randrange(30, 400),
+                    "",
+                )
+            elif draw < 0.92:
+                kind, callee, duration, units = (
+                    "sms",
+                    f"+33{rnd.choice('67')}{rnd.randrange(10**8):08d}",
+                    "",
+                    "1",
+                )
+            else:
+                kind, callee, duration, units = (
+                    "data",
+                    "internet",
+                    "",
+                    f"{rnd.randrange(10, 250000) / 100:.2f}",
+                )
+            cdr_id = f"demo-{month:%Y%m}-{client['code']}-{i:04d}"
+            out.write(
+                f"{cdr_id},{client['code']},{started.isoformat()},{kind},{duration},{units},{caller},{callee}\n"
+            )
+    # A record for an account nobody knows: kept unrated and reported, as a mediation error would be.
+    stray_at = dt.datetime.combine(month, dt.time(9), PARIS).isoformat()
+    out.write(f"demo-{month:%Y%m}-stray-0001,DEMO-UNKNOWN,{stray_at},voice,42,,+33140000000,+33612345678\n")
+    return out.getvalue()
+
+
+def load(api: Api, today: dt.date) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    existing_plans = {p["code"] for p in api.get("/rate-plans")}
+    for plan in RATE_PLANS:
+        if plan["code"] not in existing_plans:
+            api.post("/rate-plans", plan)
+    existing_articles = {a["code"] for a in api.get("/articles")}
+    for article in CATALOG:
+        if article["code"] not in existing_articles:
+            api.post("/articles", article)
+    known = {c["code"]: c for c in api.get("/clients", q="DEMO-", limit=500)}
+    created = 0
+    clients: list[dict[str, Any]] = []
+    last_month = previous_month(today)
+    for n, body in enumerate(demo_clients()):
+        client = known.get(body["code"])
+        if client is None:
+            client = api.post("/clients", body)
+            created += 1
+            for contact in contact_of(body):
+                api.post(f"/clients/{client['id']}/contacts", contact)
+            start = (last_month - dt.timedelta(days=90 * (n % 3))).replace(day=1)
+            if n % 7 == 3:
+                start = last_month.replace(day=12)  # joined mid-month: a prorated first invoice
+            api.post(
+                f"/clients/{client['id']}/subscriptions",
+                {"article_code": "SIP-LINE", "quantity": str(1 + n % 5), "start_date": start.isoformat()},
+            )
+            api.post(
+                f"/clients/{client['id']}/subscriptions",
+                {"article_code": "MOBILE-PRO", "quantity": str(1 + n % 4), "start_date": start.isoformat()},
+            )
+            if n % 3 == 0:
+                api.post(
+                    f"/clients/{client['id']}/subscriptions",
+                    {"article_code": "FIBER-1G", "quantity": "1", "start_date": start.isoformat()},
+                )
+            if n % 2 == 0:
+                api.post(
+                    f"/clients/{client['id']}/subscriptions",
+                    {"article_code": "PBX-SEAT", "quantity": str(2 + n % 6), "start_date": start.isoformat()},
+                )
+            if n % 7 == 3:
+                api.post(
+                    f"/clients/{client['id']}/one-time-items", {"article_code": "SETUP", "quantity": "1"}
+                )
+                api.post(
+                    f"/clients/{client['id']}/one-time-items", {"article_code": "HANDSET", "quantity": "2"}
+                )
+            if n == 4:
+                # Method C of the guide: a credit through a credit-note article, billed at the next cycle.
+                api.post(
+                    f"/clients/{client['id']}/one-time-items",
+                    {
+                        "article_code": "GOODWILL",
+                        "quantity": "1",
+                        "unit_price": "-35.00",
+                        "label": "Geste commercial : coupure du 3",
+                    },
+                )
+        clients.append(client)
+    summary["clients"] = {"total": len(clients), "created": created}
+
+    usage = api.post(
+        "/usage.csv",
+        content=call_records_csv(clients, last_month).encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    summary["call_records"] = {
+        "accepted": usage["accepted"],
+        "duplicates": usage["duplicates"],
+        "kept_unrated": len(usage["rejected"]),
+    }
+
+    period = f"{last_month:%Y-%m}"
+    first = clients[0]["id"]
+    billed = [d for d in api.get(f"/clients/{first}/invoices", limit=50) if d["period"] == period]
+    if billed:
+        summary["production"] = {
+            "period": period,
+            "status": "already done",
+            "first_invoice": billed[0]["number"],
+        }
+    else:
+        run = api.post("/billing-runs", {"period": period, "mode": "production"})
+        state = api.wait_run(run["id"])
+        summary["production"] = {
+            "period": period,
+            "run": run["id"],
+            "status": state["status"],
+            "invoices": len(state["documents"]),
+            "errors": state["errors"],
+        }
+    preview = api.post("/billing-runs", {"period": f"{today:%Y-%m}", "mode": "preview"})
+    state = api.wait_run(preview["id"])
+    summary["preview"] = {
+        "period": f"{today:%Y-%m}",
+        "status": state["status"],
+        "previews": len(state["documents"]),
+    }
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Load the Ledgerline demo operator through the API.")
+    parser.add_argument("--url", default="http://127.0.0.1:8101")
+    parser.add_argument("--token", required=True, help="a token with the admin or billing role")
+    args = parser.parse_args(argv)
+    today = dt.date.today()
+    summary = load(Api(args.url, args.token), today)
+    production = summary["production"]
+    print(
+        f"demo operator: {summary['clients']['total']} clients ({summary['clients']['created']} new), "
+        f"catalog of {len(CATALOG)} articles, rate plans {', '.join(p['code'] for p in RATE_PLANS)}"
+    )
+    print(
+        f"call records of {production['period']}: {summary['call_records']['accepted']} new, "
+        f"{summary['call_records']['duplicates']} already there, "
+        f"{summary['call_records']['kept_unrated']} kept unrated"
+    )
+    if "invoices" in production:
+        print(
+            f"production {production['period']}: {production['status']}, {production['invoices']} invoices, "
+            f"{len(production['errors'])} errors"
+        )
+    else:
+        print(f"production {production['period']}: already done (e.g. {production['first_invoice']})")
+    print(
+        f"preview {summary['preview']['period']}: {summary['preview']['status']}, "
+        f"{summary['preview']['previews']} previews"
+    )
+    print(
+        f"look at: GET /api/v1/invoices?month={today:%Y-%m}  and  GET /api/v1/previews?period={today:%Y-%m}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
