@@ -109,6 +109,8 @@ def main() -> int:
         kafka_script("stop", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start()
         stack.wait_ready(timeout_s=180)

@@ -31,7 +31,11 @@ def format_quantity(value: Decimal, language: str) -> str:
 
 
 def format_price(value: Decimal, language: str) -> str:
-    """A unit price keeps the decimals it was given (0.0350 per minute), never fewer than two."""
+    """A unit price shows its significant decimals (0.035 per minute), never fewer than two.
+
+    Trailing zeros are dropped: a database column of scale 6 returns 7.500000 for 7.50.
+    """
+    value = value.normalize()
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         value = value.quantize(Decimal("0.01"))
