@@ -48,9 +48,17 @@ def documents(n: int) -> list[IssuedDocument]:
         day = start + dt.timedelta(days=i % 28)
         docs.append(
             IssuedDocument(
-                number=f"F2026-{i + 1:06d}", type=kind, issue_date=day, due_date=day + dt.timedelta(days=30),
-                client_id=None, client_code=f"C{i % 5000:05d}", client_name=f"Client {i % 5000}",
-                currency="EUR", net=net, vat=(VatAmount(Decimal("20.00"), net, vat),), gross=net + vat,
+                number=f"F2026-{i + 1:06d}",
+                type=kind,
+                issue_date=day,
+                due_date=day + dt.timedelta(days=30),
+                client_id=None,
+                client_code=f"C{i % 5000:05d}",
+                client_name=f"Client {i % 5000}",
+                currency="EUR",
+                net=net,
+                vat=(VatAmount(Decimal("20.00"), net, vat),),
+                gross=net + vat,
                 lines=(IssuedLine("Forfait", "706100", Decimal(1), net, net, Decimal("20.00")),),
                 original_number="F2026-000001" if kind is IssuedType.CREDIT_NOTE else None,
             )
@@ -64,9 +72,21 @@ def bench_xlsx(tmp: Path, docs: list[IssuedDocument]) -> dict[str, object]:
     write_excel_export(tmp / "ours.xlsx", docs, layout)
     ours = time.perf_counter() - t0
     rows = [
-        [d.number, d.type.value, d.issue_date, d.due_date, d.client_code, d.client_name, float(d.signed_net),
-         float(d.signed_vat_total), float(d.signed_vat_total), float(d.signed_gross), d.currency,
-         d.status.value, d.original_number or ""]
+        [
+            d.number,
+            d.type.value,
+            d.issue_date,
+            d.due_date,
+            d.client_code,
+            d.client_name,
+            float(d.signed_net),
+            float(d.signed_vat_total),
+            float(d.signed_vat_total),
+            float(d.signed_gross),
+            d.currency,
+            d.status.value,
+            d.original_number or "",
+        ]
         for d in docs
     ]
     t0 = time.perf_counter()
@@ -83,9 +103,14 @@ def bench_xlsx(tmp: Path, docs: list[IssuedDocument]) -> dict[str, object]:
                 ws.write_string(r, c, v)
     wb.close()
     raw = time.perf_counter() - t0
-    return {"documents": len(docs), "seconds": round(ours, 3), "rows_per_s": round(len(docs) / ours),
-            "raw_xlsxwriter_seconds": round(raw, 3), "raw_rows_per_s": round(len(docs) / raw),
-            "ratio_vs_raw": round(ours / raw, 3)}
+    return {
+        "documents": len(docs),
+        "seconds": round(ours, 3),
+        "rows_per_s": round(len(docs) / ours),
+        "raw_xlsxwriter_seconds": round(raw, 3),
+        "raw_rows_per_s": round(len(docs) / raw),
+        "ratio_vs_raw": round(ours / raw, 3),
+    }
 
 
 def bench_fec(tmp: Path, docs: list[IssuedDocument]) -> dict[str, object]:
@@ -102,12 +127,66 @@ def bench_fec(tmp: Path, docs: list[IssuedDocument]) -> dict[str, object]:
             day = d.issue_date.strftime("%Y%m%d")
             g, net, v = (str(x).replace(".", ",") for x in (d.gross, d.net, d.vat_total))
             lab = f"Facture {d.number} {d.client_name}"
-            yield ("VT", "Ventes", n, day, "411000", "Clients", d.client_code, d.client_name, d.number, day,
-                   lab, g, "0,00", "", "", day, "", "")
-            yield ("VT", "Ventes", n, day, "706100", "Ventes", "", "", d.number, day, lab, "0,00", net,
-                   "", "", day, "", "")
-            yield ("VT", "Ventes", n, day, "445711", "TVA", "", "", d.number, day, lab, "0,00", v,
-                   "", "", day, "", "")
+            yield (
+                "VT",
+                "Ventes",
+                n,
+                day,
+                "411000",
+                "Clients",
+                d.client_code,
+                d.client_name,
+                d.number,
+                day,
+                lab,
+                g,
+                "0,00",
+                "",
+                "",
+                day,
+                "",
+                "",
+            )
+            yield (
+                "VT",
+                "Ventes",
+                n,
+                day,
+                "706100",
+                "Ventes",
+                "",
+                "",
+                d.number,
+                day,
+                lab,
+                "0,00",
+                net,
+                "",
+                "",
+                day,
+                "",
+                "",
+            )
+            yield (
+                "VT",
+                "Ventes",
+                n,
+                day,
+                "445711",
+                "TVA",
+                "",
+                "",
+                d.number,
+                day,
+                lab,
+                "0,00",
+                v,
+                "",
+                "",
+                day,
+                "",
+                "",
+            )
 
     t0 = time.perf_counter()
     with (tmp / "raw.txt").open("w", encoding="iso-8859-15", newline="") as f:
@@ -115,10 +194,16 @@ def bench_fec(tmp: Path, docs: list[IssuedDocument]) -> dict[str, object]:
         writer.writerow(["JournalCode"] * 18)
         writer.writerows(raw_rows())
     raw = time.perf_counter() - t0
-    return {"lines": lines, "documents": len(docs), "seconds": round(ours, 3),
-            "lines_per_s": round(lines / ours), "raw_csv_writer_seconds": round(raw, 3),
-            "raw_lines_per_s": round(lines / raw), "ratio_vs_raw": round(ours / raw, 3),
-            "balanced": export.report.balanced}
+    return {
+        "lines": lines,
+        "documents": len(docs),
+        "seconds": round(ours, 3),
+        "lines_per_s": round(lines / ours),
+        "raw_csv_writer_seconds": round(raw, 3),
+        "raw_lines_per_s": round(lines / raw),
+        "ratio_vs_raw": round(ours / raw, 3),
+        "balanced": export.report.balanced,
+    }
 
 
 def pdf_child(mode: str, src: Path, out: Path) -> None:
@@ -144,8 +229,12 @@ def pdf_child(mode: str, src: Path, out: Path) -> None:
 
 
 def run_child(mode: str, src: Path, out: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, __file__, "--pdf-child", mode, str(src), str(out)],
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--pdf-child", mode, str(src), str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -169,14 +258,21 @@ def bench_pdf(tmp: Path, count: int) -> dict[str, object]:
 
     reader = PdfReader(tmp / "ours.pdf")
     pages, bookmarks = len(reader.pages), len(reader.outline)
-    return {"documents": count, "pages": pages, "bookmarks": bookmarks, "source_mb": round(source_mb, 1),
-            "output_mb": round((tmp / "ours.pdf").stat().st_size / 2**20, 1),
-            "seconds": round(ours["seconds"], 3), "docs_per_s": round(count / ours["seconds"]),
-            "peak_rss_mb": ours["peak_rss_mb"], "interpreter_rss_mb": idle["peak_rss_mb"],
-            "raw_pypdf_writer_seconds": round(base["seconds"], 3),
-            "raw_pypdf_peak_rss_mb": base["peak_rss_mb"],
-            "ratio_time_vs_pypdf": round(ours["seconds"] / base["seconds"], 3),
-            "ratio_peak_rss_vs_pypdf": round(ours["peak_rss_mb"] / base["peak_rss_mb"], 3)}
+    return {
+        "documents": count,
+        "pages": pages,
+        "bookmarks": bookmarks,
+        "source_mb": round(source_mb, 1),
+        "output_mb": round((tmp / "ours.pdf").stat().st_size / 2**20, 1),
+        "seconds": round(ours["seconds"], 3),
+        "docs_per_s": round(count / ours["seconds"]),
+        "peak_rss_mb": ours["peak_rss_mb"],
+        "interpreter_rss_mb": idle["peak_rss_mb"],
+        "raw_pypdf_writer_seconds": round(base["seconds"], 3),
+        "raw_pypdf_peak_rss_mb": base["peak_rss_mb"],
+        "ratio_time_vs_pypdf": round(ours["seconds"] / base["seconds"], 3),
+        "ratio_peak_rss_vs_pypdf": round(ours["peak_rss_mb"] / base["peak_rss_mb"], 3),
+    }
 
 
 def main() -> None:

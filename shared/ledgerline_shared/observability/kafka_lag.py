@@ -34,8 +34,9 @@ class LagProbe:
     async def start(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
         await admin.start()
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    request_timeout_ms=5000)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, request_timeout_ms=5000
+        )
         await consumer.start()
         self._admin, self._consumer = admin, consumer
 
@@ -53,7 +54,9 @@ class LagProbe:
         described = {t["topic"]: t for t in await self._admin.describe_topics(topics)}
         out: list[PartitionLag] = []
         for topic, group in subscriptions:
-            tps = [TopicPartition(topic, p["partition"]) for p in described.get(topic, {}).get("partitions", [])]
+            tps = [
+                TopicPartition(topic, p["partition"]) for p in described.get(topic, {}).get("partitions", [])
+            ]
             if not tps:
                 continue
             ends = await self._consumer.end_offsets(tps)

@@ -176,12 +176,18 @@ class StreamingPdfMerger:
                 links += b" /Next %d 0 R" % items[i + 1]
             self._object(
                 num,
-                b"<</Title " + buf.getvalue() + b" /Parent %d 0 R /Dest [%d 0 R /Fit]" % (outlines, page)
-                + links + b">>",
+                b"<</Title "
+                + buf.getvalue()
+                + b" /Parent %d 0 R /Dest [%d 0 R /Fit]" % (outlines, page)
+                + links
+                + b">>",
             )
         if items:
             outline_body = b"<</Type /Outlines /First %d 0 R /Last %d 0 R /Count %d>>" % (
-                items[0], items[-1], len(items))
+                items[0],
+                items[-1],
+                len(items),
+            )
         else:
             outline_body = b"<</Type /Outlines /Count 0>>"
         self._object(outlines, outline_body)

@@ -103,13 +103,37 @@ class DatevFormat:
         o = self.options
         created = self.created.strftime("%Y%m%d%H%M%S") + f"{self.created.microsecond // 1000:03d}"
         header: list[str] = [
-            _quoted("EXTF"), "700", "21", _quoted("Buchungsstapel"), "13", created, "",
-            _quoted(o.origin[:2]), _quoted(""), _quoted(""),
-            str(o.consultant_number), str(o.client_number),
-            o.fiscal_year_start(o.date_from).strftime("%Y%m%d"), str(o.account_length),
-            o.date_from.strftime("%Y%m%d"), o.date_to.strftime("%Y%m%d"),
-            _quoted(o.label[:30]), _quoted(""), "1", "0", "0", _quoted(self.plan.accounting_currency),
-            "", _quoted(""), "", "", _quoted(o.chart), "", "", _quoted(""), _quoted(""),
+            _quoted("EXTF"),
+            "700",
+            "21",
+            _quoted("Buchungsstapel"),
+            "13",
+            created,
+            "",
+            _quoted(o.origin[:2]),
+            _quoted(""),
+            _quoted(""),
+            str(o.consultant_number),
+            str(o.client_number),
+            o.fiscal_year_start(o.date_from).strftime("%Y%m%d"),
+            str(o.account_length),
+            o.date_from.strftime("%Y%m%d"),
+            o.date_to.strftime("%Y%m%d"),
+            _quoted(o.label[:30]),
+            _quoted(""),
+            "1",
+            "0",
+            "0",
+            _quoted(self.plan.accounting_currency),
+            "",
+            _quoted(""),
+            "",
+            "",
+            _quoted(o.chart),
+            "",
+            "",
+            _quoted(""),
+            _quoted(""),
         ]
         return [";".join(header), ";".join(_quoted(c) for c in DATEV_COLUMNS)]
 
@@ -146,7 +170,19 @@ class DatevFormat:
             amount, side = (line.credit, "S") if line.credit else (line.debit, "H")
             yield ";".join(
                 (
-                    comma_decimal(amount), _quoted(side), currency, "", "", "",
-                    debtor, self._ledger_account(line.account), "", date, number, "", "", label,
+                    comma_decimal(amount),
+                    _quoted(side),
+                    currency,
+                    "",
+                    "",
+                    "",
+                    debtor,
+                    self._ledger_account(line.account),
+                    "",
+                    date,
+                    number,
+                    "",
+                    "",
+                    label,
                 )
             )

@@ -17,7 +17,7 @@ from ledgerline_export.domain.issued_document import IssuedDocument
 
 
 def rate_label(rate: Decimal) -> str:
-    """"20.00" -> "VAT 20%", "5.50" -> "VAT 5.5%"."""
+    """ "20.00" -> "VAT 20%", "5.50" -> "VAT 5.5%"."""
     text = format(rate.normalize(), "f")
     return f"VAT {text}%"
 

@@ -58,11 +58,34 @@ class IifFormat:
         memo = _text(entry.label)
         for line in entry.lines:
             if line.receivable:
-                yield "\t".join(("TRNS", "", kind, date, _text(self.receivable_name), name,
-                                 _amount(line.debit - line.credit), number, memo, due))
+                yield "\t".join(
+                    (
+                        "TRNS",
+                        "",
+                        kind,
+                        date,
+                        _text(self.receivable_name),
+                        name,
+                        _amount(line.debit - line.credit),
+                        number,
+                        memo,
+                        due,
+                    )
+                )
         for line in entry.lines:
             if not line.receivable:
                 account = _text(self.account_names.get(line.account, line.account))
-                yield "\t".join(("SPL", "", kind, date, account, name,
-                                 _amount(line.debit - line.credit), number, _text(line.account_label)))
+                yield "\t".join(
+                    (
+                        "SPL",
+                        "",
+                        kind,
+                        date,
+                        account,
+                        name,
+                        _amount(line.debit - line.credit),
+                        number,
+                        _text(line.account_label),
+                    )
+                )
         yield "ENDTRNS"

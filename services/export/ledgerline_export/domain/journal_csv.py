@@ -14,7 +14,14 @@ from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry
 from ledgerline_export.domain.spreadsheet_safety import neutralise
 
 JOURNAL_CSV_COLUMNS: tuple[str, ...] = (
-    "date", "journal", "number", "account", "auxiliary_account", "label", "debit", "credit",
+    "date",
+    "journal",
+    "number",
+    "account",
+    "auxiliary_account",
+    "label",
+    "debit",
+    "credit",
 )
 
 
@@ -38,8 +45,13 @@ class JournalCsvFormat:
         for line in entry.lines:
             yield ",".join(
                 (
-                    date, journal, number, csv_field(neutralise(line.account)),
-                    csv_field(neutralise(line.auxiliary_account)), label,
-                    format(line.debit, "f"), format(line.credit, "f"),
+                    date,
+                    journal,
+                    number,
+                    csv_field(neutralise(line.account)),
+                    csv_field(neutralise(line.auxiliary_account)),
+                    label,
+                    format(line.debit, "f"),
+                    format(line.credit, "f"),
                 )
             )

@@ -117,8 +117,15 @@ def journal_entry(doc: IssuedDocument, plan: AccountPlan) -> JournalEntry | None
     # The client's line is always there (IIF needs its TRNS even when the gross nets to zero).
     debit, credit = _sided(-doc.gross * sign)
     lines.append(
-        JournalLine(plan.receivable_account, plan.receivable_label, doc.client_code, doc.client_name,
-                    debit, credit, receivable=True)
+        JournalLine(
+            plan.receivable_account,
+            plan.receivable_label,
+            doc.client_code,
+            doc.client_name,
+            debit,
+            credit,
+            receivable=True,
+        )
     )
     for account, net in revenue.items():
         debit, credit = _sided(net * sign)
@@ -130,8 +137,15 @@ def journal_entry(doc: IssuedDocument, plan: AccountPlan) -> JournalEntry | None
         debit, credit = _sided(vat.tax * sign)
         rate_text = format(vat.rate.normalize(), "f")
         lines.append(
-            JournalLine(plan.vat_account(vat.rate), f"TVA collectée {rate_text}%", "", "", debit, credit,
-                        vat_rate=vat.rate)
+            JournalLine(
+                plan.vat_account(vat.rate),
+                f"TVA collectée {rate_text}%",
+                "",
+                "",
+                debit,
+                credit,
+                vat_rate=vat.rate,
+            )
         )
     if not any(line.debit or line.credit for line in lines):
         return None

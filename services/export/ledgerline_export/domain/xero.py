@@ -24,11 +24,35 @@ from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry
 from ledgerline_export.domain.spreadsheet_safety import neutralise
 
 XERO_COLUMNS: tuple[str, ...] = (
-    "*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3", "POAddressLine4",
-    "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber", "Reference", "*InvoiceDate",
-    "*DueDate", "Total", "InventoryItemCode", "*Description", "*Quantity", "*UnitAmount", "Discount",
-    "*AccountCode", "*TaxType", "TaxAmount", "TrackingName1", "TrackingOption1", "TrackingName2",
-    "TrackingOption2", "Currency", "BrandingTheme",
+    "*ContactName",
+    "EmailAddress",
+    "POAddressLine1",
+    "POAddressLine2",
+    "POAddressLine3",
+    "POAddressLine4",
+    "POCity",
+    "PORegion",
+    "POPostalCode",
+    "POCountry",
+    "*InvoiceNumber",
+    "Reference",
+    "*InvoiceDate",
+    "*DueDate",
+    "Total",
+    "InventoryItemCode",
+    "*Description",
+    "*Quantity",
+    "*UnitAmount",
+    "Discount",
+    "*AccountCode",
+    "*TaxType",
+    "TaxAmount",
+    "TrackingName1",
+    "TrackingOption1",
+    "TrackingName2",
+    "TrackingOption2",
+    "Currency",
+    "BrandingTheme",
 )
 XERO_REQUIRED = tuple(c for c in XERO_COLUMNS if c.startswith("*"))
 CENT = Decimal("0.01")
@@ -93,14 +117,22 @@ class XeroFormat:
 
         address = doc.client_address
         head = [
-            text(doc.client_name), text(doc.client_email),
-            text(address.line1 if address else ""), text(address.line2 if address else ""), "", "",
-            text(address.city if address else ""), "", text(address.postcode if address else ""),
+            text(doc.client_name),
+            text(doc.client_email),
+            text(address.line1 if address else ""),
+            text(address.line2 if address else ""),
+            "",
+            "",
+            text(address.city if address else ""),
+            "",
+            text(address.postcode if address else ""),
             text(address.country if address else ""),
-            text(doc.number), text(doc.original_number),
+            text(doc.number),
+            text(doc.original_number),
             doc.issue_date.strftime(self.date_format),
             (doc.due_date or doc.issue_date).strftime(self.date_format),
-            format(doc.signed_gross, "f"), "",
+            format(doc.signed_gross, "f"),
+            "",
         ]
         taxes = line_taxes(doc)
         for line, tax in zip(doc.lines, taxes, strict=True):
@@ -109,8 +141,18 @@ class XeroFormat:
             yield ",".join(
                 (
                     *head,
-                    text(line.label), _num(quantity), format(unit, "f"), "",
-                    text(self.account_codes.get(account, account)), text(self.tax_type(line.vat_rate)),
-                    format(tax * sign, "f"), "", "", "", "", doc.currency, "",
+                    text(line.label),
+                    _num(quantity),
+                    format(unit, "f"),
+                    "",
+                    text(self.account_codes.get(account, account)),
+                    text(self.tax_type(line.vat_rate)),
+                    format(tax * sign, "f"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    doc.currency,
+                    "",
                 )
             )

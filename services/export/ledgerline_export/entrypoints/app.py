@@ -58,8 +58,16 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
             "Recent export jobs",
             ["id", "kind", "format", "range", "status", "progress", "rows", "requested by"],
             [
-                [r.id, r.kind, r.format or "", f"{r.date_from}..{r.date_to}", r.status, f"{r.done}/{r.total}",
-                 r.rows if r.rows is not None else "", r.requested_by_sub]
+                [
+                    r.id,
+                    r.kind,
+                    r.format or "",
+                    f"{r.date_from}..{r.date_to}",
+                    r.status,
+                    f"{r.done}/{r.total}",
+                    r.rows if r.rows is not None else "",
+                    r.requested_by_sub,
+                ]
                 for r in rows
             ],
         )

@@ -62,8 +62,14 @@ def make_document(
         by_rate[Decimal(rate)] += net
         doc_lines.append(
             DocumentLine(
-                line_no=i, label=label, kind=LineKind.RECURRING, quantity=Decimal(qty),
-                unit_price=Decimal(price), net_amount=net, vat_rate=Decimal(rate), accounting_account=account,
+                line_no=i,
+                label=label,
+                kind=LineKind.RECURRING,
+                quantity=Decimal(qty),
+                unit_price=Decimal(price),
+                net_amount=net,
+                vat_rate=Decimal(rate),
+                accounting_account=account,
             )
         )
     breakdown = [
@@ -91,8 +97,12 @@ def make_document(
         ),
         lines=doc_lines,
         tax_breakdown=breakdown,
-        totals=Totals(net_total=net_total, tax_total=tax_total, gross_total=net_total + tax_total,
-                      amount_due=net_total + tax_total),
+        totals=Totals(
+            net_total=net_total,
+            tax_total=tax_total,
+            gross_total=net_total + tax_total,
+            amount_due=net_total + tax_total,
+        ),
         references=refs,
         reason="Erreur de facturation" if kind is DocumentType.CREDIT_NOTE else None,
     )
@@ -103,7 +113,10 @@ def month_documents() -> list[Document]:
     return [
         make_document("F2026-000001"),
         make_document(
-            "F2026-000002", client_code="C0002", client_name="Hôtel du Lac", issue_date=dt.date(2026, 1, 15),
+            "F2026-000002",
+            client_code="C0002",
+            client_name="Hôtel du Lac",
+            issue_date=dt.date(2026, 1, 15),
             lines=[
                 ("Fibre pro", "1", "59.90", "20.00", "706100"),
                 ("Restauration séminaire", "7", "13.33", "10.00", "706300"),
@@ -112,7 +125,9 @@ def month_documents() -> list[Document]:
             ],
         ),
         make_document(
-            "F2026-000003", client_code="C0003", client_name="=HYPERLINK(\"http://x\")",
+            "F2026-000003",
+            client_code="C0003",
+            client_name='=HYPERLINK("http://x")',
             issue_date=dt.date(2026, 1, 20),
             lines=[
                 ("Forfait", "1", "100.00", "20.00", "706100"),
@@ -120,11 +135,17 @@ def month_documents() -> list[Document]:
             ],
         ),
         make_document(
-            "AV2026-000001", kind=DocumentType.CREDIT_NOTE, issue_date=dt.date(2026, 1, 25),
-            lines=[("Forfait mobile 20 Go", "1", "19.99", "20.00", "706100")], original="F2026-000001",
+            "AV2026-000001",
+            kind=DocumentType.CREDIT_NOTE,
+            issue_date=dt.date(2026, 1, 25),
+            lines=[("Forfait mobile 20 Go", "1", "19.99", "20.00", "706100")],
+            original="F2026-000001",
         ),
         make_document(
-            "PF2026-000001", kind=DocumentType.PROFORMA, client_code="C0002", client_name="Hôtel du Lac",
+            "PF2026-000001",
+            kind=DocumentType.PROFORMA,
+            client_code="C0002",
+            client_name="Hôtel du Lac",
             issue_date=dt.date(2026, 1, 28),
             lines=[("Remise exceptionnelle", "1", "-50.00", "20.00", "706100")],
         ),

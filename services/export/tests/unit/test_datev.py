@@ -17,8 +17,10 @@ CREATED = dt.datetime(2026, 2, 1, 9, 30, 5, 123000)
 
 def _options(**changes: object) -> DatevOptions:
     base: dict[str, object] = dict(
-        consultant_number=29098, client_number=55003,
-        date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 1, 31),
+        consultant_number=29098,
+        client_number=55003,
+        date_from=dt.date(2026, 1, 1),
+        date_to=dt.date(2026, 1, 31),
         debtor_accounts={"C0002": "1000002"},
     )
     base.update(changes)
@@ -57,18 +59,24 @@ def test_datev_header_columns_and_rows(tmp_path: Path, month: list[IssuedDocumen
     assert {r["Belegdatum"] for r in hotel} == {"1501"}
     assert sum(_umsatz(r) for r in hotel) == Decimal("202.15")
     assert {r["Gegenkonto (ohne BU-Schlüssel)"] for r in hotel} == {
-        "706100", "706300", "707000", "445711", "445712", "445713", "445714"}
+        "706100",
+        "706300",
+        "707000",
+        "445711",
+        "445712",
+        "445713",
+        "445714",
+    }
     credit = [r for r in data if r["Belegfeld 1"] == "AV2026-000001"]
     assert {r["Soll/Haben-Kennzeichen"] for r in credit} == {"H"}
     assert {r["Konto"] for r in credit} == {"1000000"}  # default debtor
-    assert all("," in r["Umsatz (ohne Soll/Haben-Kz)"] and "-" not in r["Umsatz (ohne Soll/Haben-Kz)"]
-               for r in data)
+    assert all(
+        "," in r["Umsatz (ohne Soll/Haben-Kz)"] and "-" not in r["Umsatz (ohne Soll/Haben-Kz)"] for r in data
+    )
     assert all(len(r["Buchungstext"]) <= 60 for r in data)
     assert not any(r["Belegfeld 1"].startswith("PF") for r in data)
     # S minus H equals the receivables booked: invoices minus credit notes.
-    signed = sum(
-        _umsatz(r) * (1 if r["Soll/Haben-Kennzeichen"] == "S" else -1) for r in data
-    )
+    signed = sum(_umsatz(r) * (1 if r["Soll/Haben-Kennzeichen"] == "S" else -1) for r in data)
     assert signed == sum(d.signed_gross for d in month if d.is_accounting_document)
 
 

@@ -62,8 +62,12 @@ def test_fec_header_and_balanced_entries(tmp_path: Path, month: list[IssuedDocum
     assert _amount(client["Debit"]) == Decimal("202.15") and _amount(client["Credit"]) == 0
     assert client["EcritureDate"] == client["PieceDate"] == client["ValidDate"] == "20260115"
     vat = {r["CompteNum"]: _amount(r["Credit"]) for r in invoice if r["CompteNum"].startswith("4457")}
-    assert vat == {"445711": Decimal("11.98"), "445712": Decimal("9.33"), "445713": Decimal("1.28"),
-                   "445714": Decimal("0.06")}
+    assert vat == {
+        "445711": Decimal("11.98"),
+        "445712": Decimal("9.33"),
+        "445713": Decimal("1.28"),
+        "445714": Decimal("0.06"),
+    }
     revenue = {r["CompteNum"]: _amount(r["Credit"]) for r in invoice if r["CompteNum"].startswith("70")}
     assert revenue == {"706100": Decimal("59.90"), "706300": Decimal("93.31"), "707000": Decimal("26.29")}
     assert all(r["CompAuxNum"] == "" for r in invoice if r["CompteNum"] != "411000")
@@ -97,14 +101,24 @@ def test_negative_line_on_an_invoice_goes_to_the_other_side(
 
 
 def test_pipe_separator_and_configurable_vat_accounts(tmp_path: Path, month: list[IssuedDocument]) -> None:
-    plan = AccountPlan(vat_accounts={Decimal("20"): "44571020", Decimal("10"): "44571010",
-                                     Decimal("5.5"): "44571055", Decimal("2.1"): "44571021"})
+    plan = AccountPlan(
+        vat_accounts={
+            Decimal("20"): "44571020",
+            Decimal("10"): "44571010",
+            Decimal("5.5"): "44571055",
+            Decimal("2.1"): "44571021",
+        }
+    )
     path = tmp_path / "fec.txt"
     write_accounting_file(path, month, FecFormat(plan, separator="|"), plan)
     header, rows = _read(path, delimiter="|")
     assert header == EXPECTED_HEADER.replace("\t", "|")
     assert {r["CompteNum"] for r in rows if r["CompteNum"].startswith("4457")} == {
-        "44571020", "44571010", "44571055", "44571021"}
+        "44571020",
+        "44571010",
+        "44571055",
+        "44571021",
+    }
 
 
 def test_other_separator_is_refused() -> None:
@@ -125,11 +139,15 @@ def test_foreign_currency_is_refused_and_no_file_left(
 
 def test_inconsistent_document_is_refused(tmp_path: Path, month: list[IssuedDocument]) -> None:
     doc = month[0]
-    broken = IssuedDocument(**{
-        **{f: getattr(doc, f) for f in doc.__dataclass_fields__},
-        "lines": (*doc.lines, IssuedLine("extra", "706100", Decimal(1), Decimal(1), Decimal("1.00"),
-                                         Decimal(20))),
-    })
+    broken = IssuedDocument(
+        **{
+            **{f: getattr(doc, f) for f in doc.__dataclass_fields__},
+            "lines": (
+                *doc.lines,
+                IssuedLine("extra", "706100", Decimal(1), Decimal(1), Decimal("1.00"), Decimal(20)),
+            ),
+        }
+    )
     plan = AccountPlan()
     with pytest.raises(UnbalancedEntry):
         write_accounting_file(tmp_path / "fec.txt", [broken], FecFormat(plan), plan)

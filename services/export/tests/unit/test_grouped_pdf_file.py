@@ -67,8 +67,12 @@ def test_merged_pdf_has_every_page_in_number_order_with_a_bookmark_each(
     outline = [item for item in reader.outline if isinstance(item, Destination)]
     assert len(outline) == len(reader.outline)
     titles = [str(item.title) for item in outline]
-    assert [t.split(" – ")[0] for t in titles] == ["AV2026-000001", "F2026-000001", "F2026-000002",
-                                                   "F2026-000010"]
+    assert [t.split(" – ")[0] for t in titles] == [
+        "AV2026-000001",
+        "F2026-000001",
+        "F2026-000002",
+        "F2026-000010",
+    ]
     assert titles[0].startswith("AV2026-000001 – Credit note – ")
     assert [reader.get_destination_page_number(item) for item in outline] == [0, 1, 2, 3]
     assert not list(tmp_path.glob(".*.part"))

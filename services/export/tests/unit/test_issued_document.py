@@ -41,8 +41,12 @@ def test_credit_note_written_with_negative_amounts_is_normalised(make_doc: Calla
     t = doc.totals
     negative = doc.model_copy(
         update={
-            "totals": Totals(net_total=-t.net_total, tax_total=-t.tax_total, gross_total=-t.gross_total,
-                             amount_due=-t.amount_due),
+            "totals": Totals(
+                net_total=-t.net_total,
+                tax_total=-t.tax_total,
+                gross_total=-t.gross_total,
+                amount_due=-t.amount_due,
+            ),
             "tax_breakdown": [
                 s.model_copy(update={"taxable_amount": -s.taxable_amount, "tax_amount": -s.tax_amount})
                 for s in doc.tax_breakdown

@@ -19,8 +19,17 @@ def test_xero_csv_has_required_columns_and_exact_amounts(tmp_path: Path, month: 
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and set(XERO_REQUIRED) <= set(rows[0])
-    assert XERO_REQUIRED == ("*ContactName", "*InvoiceNumber", "*InvoiceDate", "*DueDate", "*Description",
-                             "*Quantity", "*UnitAmount", "*AccountCode", "*TaxType")
+    assert XERO_REQUIRED == (
+        "*ContactName",
+        "*InvoiceNumber",
+        "*InvoiceDate",
+        "*DueDate",
+        "*Description",
+        "*Quantity",
+        "*UnitAmount",
+        "*AccountCode",
+        "*TaxType",
+    )
     for row in rows:
         assert all(row[c] for c in XERO_REQUIRED), row
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)

@@ -8,25 +8,30 @@ whole database is write-locked from BEGIN IMMEDIATE (shared.db), which serialise
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters.orm import NumberSequenceRow
 
+SEQUENCES: Table = NumberSequenceRow.__table__  # type: ignore[assignment]
+
 
 async def take_next_sequence(session: AsyncSession, series: str, year: int) -> int:
-    table = NumberSequenceRow.__table__
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # Make sure the row exists without racing another first issuer of the year.
-    await session.execute(insert(table).values(series=series, year=year, last=0).on_conflict_do_nothing())
-    query = select(table.c.last).where(table.c.series == series, table.c.year == year)
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    last = (await session.execute(query)).scalar_one()
-    await session.execute(
-        update(table).where(table.c.series == series, table.c.year == year).values(last=last + 1)
+    """One statement: create the (series, year) row at 1 or add 1, and read the result.
+
+    The upsert locks the row (PostgreSQL) or the database (SQLite) until the caller's transaction
+    ends, so a second issuer waits for the first to commit or roll back, then continues from what
+    it left: no duplicate, no hole.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(SEQUENCES)
+        .values(series=series, year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[SEQUENCES.c.series, SEQUENCES.c.year], set_={"last": SEQUENCES.c.last + 1}
+        )
+        .returning(SEQUENCES.c.last)
     )
-    return int(last) + 1
+    return int((await session.execute(statement)).scalar_one())

@@ -117,7 +117,9 @@ class RatePlanRow(Base):
 
 class CallRecordRow(Base):
     __tablename__ = "call_records"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     cdr_id: Mapped[str] = mapped_column(String(128), unique=True)
     account: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -194,7 +196,9 @@ class DeliveryRow(Base):
     """What notification told us about e-mails of a document (delivered / failed)."""
 
     __tablename__ = "deliveries"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     number: Mapped[str] = mapped_column(String(32), index=True)
     request_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12))  # delivered | failed

@@ -34,7 +34,9 @@ WRITE = Depends(auth.require(auth.WRITE))
 
 # -- call records ---------------------------------------------------------------------------
 @router.post("/usage", dependencies=[WRITE])
-async def post_usage(records: list[CallRecord], session: AsyncSession = Depends(unit_of_work)) -> dict[str, Any]:
+async def post_usage(
+    records: list[CallRecord], session: AsyncSession = Depends(unit_of_work)
+) -> dict[str, Any]:
     if len(records) > MAX_BATCH:
         raise HTTPException(413, detail=f"at most {MAX_BATCH} records per batch; use POST /usage.csv")
     return (await ingest(session, records)).as_dict()
@@ -131,7 +133,14 @@ async def list_invoices(
     session: AsyncSession = Depends(unit_of_work),
 ) -> dict[str, Any]:
     return await reading.month_list(
-        session, month=month, type_=type, status=status, q=q, sort=sort, page=page, page_size=page_size,
+        session,
+        month=month,
+        type_=type,
+        status=status,
+        q=q,
+        sort=sort,
+        page=page,
+        page_size=page_size,
         client_ids=None if principal.is_staff else principal.client_ids,
     )
 
@@ -197,7 +206,18 @@ async def invoice_consumption_csv(
     runtime = runtime_of(request)
     async with runtime.sessions() as session:
         row = await readable_document(session, number, principal)
-    columns = ["cdr_id", "started_at", "kind", "caller", "callee", "destination", "duration_s", "billable_s", "units", "cost"]
+    columns = [
+        "cdr_id",
+        "started_at",
+        "kind",
+        "caller",
+        "callee",
+        "destination",
+        "duration_s",
+        "billable_s",
+        "units",
+        "cost",
+    ]
 
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
@@ -205,7 +225,9 @@ async def invoice_consumption_csv(
         writer.writerow(columns)
         async with runtime.sessions() as session:
             result = await session.stream_scalars(
-                select(CallRecordRow).where(CallRecordRow.invoice_number == row.number).order_by(CallRecordRow.started_at, CallRecordRow.id)
+                select(CallRecordRow)
+                .where(CallRecordRow.invoice_number == row.number)
+                .order_by(CallRecordRow.started_at, CallRecordRow.id)
             )
             async for call in result:
                 out = reading.call_out(call)
@@ -217,7 +239,9 @@ async def invoice_consumption_csv(
         yield buffer.getvalue()
 
     return StreamingResponse(
-        rows(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{row.number}-consumption.csv"'}
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{row.number}-consumption.csv"'},
     )
 
 

@@ -95,7 +95,9 @@ def one_time_item_out(i: OneTimeItemRow) -> dict[str, Any]:
 
 
 @router.post("/clients", status_code=201, dependencies=[WRITE])
-async def create_client(data: schemas.ClientIn, session: AsyncSession = Depends(unit_of_work)) -> dict[str, Any]:
+async def create_client(
+    data: schemas.ClientIn, session: AsyncSession = Depends(unit_of_work)
+) -> dict[str, Any]:
     return client_out(await folder.create_client(session, data))
 
 
@@ -137,7 +139,9 @@ async def add_contact(
 
 
 @router.get("/clients/{client_id}/contacts", dependencies=[READ])
-async def list_contacts(client_id: str, session: AsyncSession = Depends(unit_of_work)) -> list[dict[str, Any]]:
+async def list_contacts(
+    client_id: str, session: AsyncSession = Depends(unit_of_work)
+) -> list[dict[str, Any]]:
     return [contact_out(c) for c in await folder.list_contacts(session, client_id)]
 
 
@@ -149,13 +153,17 @@ async def patch_contact(
 
 
 @router.post("/articles", status_code=201, dependencies=[WRITE])
-async def create_article(data: schemas.ArticleIn, session: AsyncSession = Depends(unit_of_work)) -> dict[str, Any]:
+async def create_article(
+    data: schemas.ArticleIn, session: AsyncSession = Depends(unit_of_work)
+) -> dict[str, Any]:
     return article_out(await folder.create_article(session, data))
 
 
 @router.get("/articles", dependencies=[READ])
 async def list_articles(session: AsyncSession = Depends(unit_of_work)) -> list[dict[str, Any]]:
-    return [article_out(a) for a in (await session.scalars(select(ArticleRow).order_by(ArticleRow.code))).all()]
+    return [
+        article_out(a) for a in (await session.scalars(select(ArticleRow).order_by(ArticleRow.code))).all()
+    ]
 
 
 @router.patch("/articles/{code}", dependencies=[WRITE])
@@ -173,7 +181,9 @@ async def add_subscription(
 
 
 @router.get("/clients/{client_id}/subscriptions", dependencies=[READ])
-async def list_subscriptions(client_id: str, session: AsyncSession = Depends(unit_of_work)) -> list[dict[str, Any]]:
+async def list_subscriptions(
+    client_id: str, session: AsyncSession = Depends(unit_of_work)
+) -> list[dict[str, Any]]:
     await folder.get_client(session, client_id)
     rows = await session.scalars(select(SubscriptionRow).where(SubscriptionRow.client_id == client_id))
     return [subscription_out(s) for s in rows.all()]
@@ -187,10 +197,14 @@ async def add_one_time_item(
 
 
 @router.get("/clients/{client_id}/one-time-items", dependencies=[READ])
-async def list_one_time_items(client_id: str, session: AsyncSession = Depends(unit_of_work)) -> list[dict[str, Any]]:
+async def list_one_time_items(
+    client_id: str, session: AsyncSession = Depends(unit_of_work)
+) -> list[dict[str, Any]]:
     await folder.get_client(session, client_id)
     rows = await session.scalars(
-        select(OneTimeItemRow).where(OneTimeItemRow.client_id == client_id).order_by(OneTimeItemRow.created_at)
+        select(OneTimeItemRow)
+        .where(OneTimeItemRow.client_id == client_id)
+        .order_by(OneTimeItemRow.created_at)
     )
     return [one_time_item_out(i) for i in rows.all()]
 
@@ -203,7 +217,9 @@ async def patch_one_time_item(
 
 
 @router.post("/rate-plans", status_code=201, dependencies=[WRITE])
-async def create_rate_plan(data: schemas.RatePlanIn, session: AsyncSession = Depends(unit_of_work)) -> dict[str, Any]:
+async def create_rate_plan(
+    data: schemas.RatePlanIn, session: AsyncSession = Depends(unit_of_work)
+) -> dict[str, Any]:
     row = await folder.create_rate_plan(session, data)
     return {"code": row.code, "rules": row.rules}
 

@@ -52,7 +52,9 @@ def register(runtime: ServiceRuntime, runner: BillingRunner) -> None:
             data = event.data
             exists = await session.scalar(
                 select(DeliveryRow.id).where(
-                    DeliveryRow.number == data.number, DeliveryRow.request_id == data.request_id, DeliveryRow.status == status
+                    DeliveryRow.number == data.number,
+                    DeliveryRow.request_id == data.request_id,
+                    DeliveryRow.status == status,
                 )
             )
             if exists is None:
@@ -74,4 +76,3 @@ def register(runtime: ServiceRuntime, runner: BillingRunner) -> None:
     runtime.subscribe(DOCUMENT_RENDERED, on_rendered)
     runtime.subscribe(INVOICE_DELIVERED, on_delivery("delivered"))
     runtime.subscribe(INVOICE_DELIVERY_FAILED, on_delivery("failed"))
-

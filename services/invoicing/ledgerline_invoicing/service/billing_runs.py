@@ -97,7 +97,9 @@ async def usage_taxation(session: AsyncSession) -> UsageTaxation:
     row = await session.scalar(select(ArticleRow).where(ArticleRow.kind == "usage").order_by(ArticleRow.code))
     if row is None:
         return DEFAULT_USAGE_TAXATION
-    return UsageTaxation(vat_rate=Decimal(row.vat_rate), article_code=row.code, accounting_account=row.accounting_account)
+    return UsageTaxation(
+        vat_rate=Decimal(row.vat_rate), article_code=row.code, accounting_account=row.accounting_account
+    )
 
 
 def run_out(run: BillingRunRow) -> dict[str, Any]:
@@ -120,7 +122,13 @@ async def create_run(
 ) -> BillingRunRow:
     BillingPeriod.parse(period)
     run = BillingRunRow(
-        period=period, mode=mode, client_ids=client_ids, requested_by=requested_by, documents=[], errors=[], report={}
+        period=period,
+        mode=mode,
+        client_ids=client_ids,
+        requested_by=requested_by,
+        documents=[],
+        errors=[],
+        report={},
     )
     session.add(run)
     await session.flush()
@@ -146,7 +154,9 @@ class BillingRunner:
         """After a restart: runs left queued or running are taken up again (billing is idempotent)."""
         async with self.runtime.sessions() as session:
             ids = (
-                await session.scalars(select(BillingRunRow.id).where(BillingRunRow.status.in_(["queued", "running"])))
+                await session.scalars(
+                    select(BillingRunRow.id).where(BillingRunRow.status.in_(["queued", "running"]))
+                )
             ).all()
         for run_id in ids:
             self.start(run_id)
@@ -264,7 +274,9 @@ class BillingRunner:
         if production:
             existing = await session.scalar(
                 select(DocumentRow.number).where(
-                    DocumentRow.client_id == client_id, DocumentRow.period == period_text, DocumentRow.type == "invoice"
+                    DocumentRow.client_id == client_id,
+                    DocumentRow.period == period_text,
+                    DocumentRow.type == "invoice",
                 )
             )
             if existing:
@@ -336,7 +348,9 @@ class BillingRunner:
             # Re-running a preview replaces the client's previews of the period.
             await session.execute(
                 delete(DocumentRow).where(
-                    DocumentRow.client_id == client_id, DocumentRow.period == period_text, DocumentRow.type == "preview"
+                    DocumentRow.client_id == client_id,
+                    DocumentRow.period == period_text,
+                    DocumentRow.type == "preview",
                 )
             )
         row, _document = await issue_document(
@@ -352,7 +366,12 @@ class BillingRunner:
             run_id=run_id,
         )
         credits = [
-            {"client_id": client_id, "item_id": i.id, "label": i.label or a.label, "invoice": row.number or ""}
+            {
+                "client_id": client_id,
+                "item_id": i.id,
+                "label": i.label or a.label,
+                "invoice": row.number or "",
+            }
             for i, a in item_rows
             if a.kind == "credit_note" and i.repeat == "every_cycle"
         ]

@@ -153,25 +153,33 @@ async def get_article(session: AsyncSession, code: str, field: str = "article_co
     return article
 
 
-async def add_subscription(session: AsyncSession, client_id: str, data: schemas.SubscriptionIn) -> SubscriptionRow:
+async def add_subscription(
+    session: AsyncSession, client_id: str, data: schemas.SubscriptionIn
+) -> SubscriptionRow:
     await get_client(session, client_id)
     article = await get_article(session, data.article_code)
     if article.kind != "recurring":
         raise InvalidBillingItem("article_code", f"article {article.code!r} is {article.kind}, not recurring")
     if data.end_date is not None and data.end_date < data.start_date:
         raise InvalidBillingItem("end_date", "ends before it starts")
-    _check_price_sign(article.kind, data.unit_price if data.unit_price is not None else article.unit_price, "unit_price")
+    _check_price_sign(
+        article.kind, data.unit_price if data.unit_price is not None else article.unit_price, "unit_price"
+    )
     row = SubscriptionRow(client_id=client_id, **data.model_dump())
     session.add(row)
     await session.flush()
     return row
 
 
-async def add_one_time_item(session: AsyncSession, client_id: str, data: schemas.OneTimeItemIn) -> OneTimeItemRow:
+async def add_one_time_item(
+    session: AsyncSession, client_id: str, data: schemas.OneTimeItemIn
+) -> OneTimeItemRow:
     await get_client(session, client_id)
     article = await get_article(session, data.article_code)
     if article.kind not in {"one_time", "credit_note"}:
-        raise InvalidBillingItem("article_code", f"article {article.code!r} is {article.kind}: not a one-time item")
+        raise InvalidBillingItem(
+            "article_code", f"article {article.code!r} is {article.kind}: not a one-time item"
+        )
     price = data.unit_price if data.unit_price is not None else article.unit_price
     _check_price_sign(article.kind, price, "unit_price")
     row = OneTimeItemRow(client_id=client_id, **data.model_dump())
@@ -203,7 +211,9 @@ async def create_rate_plan(session: AsyncSession, data: schemas.RatePlanIn) -> R
     except DomainError as exc:
         # The domain says 'rules[1].prefix'; the API names fields as 'rules.1.prefix', like pydantic.
         field = re.sub(r"^rules\[(\d+)\]", r"rules.\1", exc.field)
-        raise InvalidBillingItem(field if field.startswith("rules") else f"rules.{field}", exc.message) from exc
+        raise InvalidBillingItem(
+            field if field.startswith("rules") else f"rules.{field}", exc.message
+        ) from exc
     session.add(row)
     await session.flush()
     return row

@@ -80,20 +80,32 @@ async def month_list(
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (
         await session.scalars(
-            query.order_by(sort_clause(sort), DocumentRow.number).limit(page_size).offset((page - 1) * page_size)
+            query.order_by(sort_clause(sort), DocumentRow.number)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
         )
     ).all()
-    return {"month": month, "total": total, "page": page, "page_size": page_size, "items": [summary_out(r) for r in rows]}
+    return {
+        "month": month,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "items": [summary_out(r) for r in rows],
+    }
 
 
 async def previews(session: AsyncSession, period: str) -> list[dict[str, Any]]:
     rows = await session.scalars(
-        select(DocumentRow).where(DocumentRow.type == "preview", DocumentRow.period == period).order_by(DocumentRow.client_code)
+        select(DocumentRow)
+        .where(DocumentRow.type == "preview", DocumentRow.period == period)
+        .order_by(DocumentRow.client_code)
     )
     return [summary_out(r) for r in rows.all()]
 
 
-async def client_documents(session: AsyncSession, client_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+async def client_documents(
+    session: AsyncSession, client_id: str, limit: int, offset: int
+) -> list[dict[str, Any]]:
     rows = await session.scalars(
         select(DocumentRow)
         .where(DocumentRow.client_id == client_id, DocumentRow.type != "preview")
@@ -117,13 +129,25 @@ async def get_document_row(session: AsyncSession, number: str) -> DocumentRow:
 async def detail(session: AsyncSession, row: DocumentRow) -> dict[str, Any]:
     body = json.loads(row.body)
     linked = (
-        await session.scalars(
-            select(DocumentRow.number).where(DocumentRow.original_number == row.number).order_by(DocumentRow.number)
-        )
-    ).all() if row.number else []
+        (
+            await session.scalars(
+                select(DocumentRow.number)
+                .where(DocumentRow.original_number == row.number)
+                .order_by(DocumentRow.number)
+            )
+        ).all()
+        if row.number
+        else []
+    )
     deliveries = (
-        await session.scalars(select(DeliveryRow).where(DeliveryRow.number == row.number).order_by(DeliveryRow.at))
-    ).all() if row.number else []
+        (
+            await session.scalars(
+                select(DeliveryRow).where(DeliveryRow.number == row.number).order_by(DeliveryRow.at)
+            )
+        ).all()
+        if row.number
+        else []
+    )
     key = row.number or row.id
     return {
         **summary_out(row),
@@ -139,7 +163,13 @@ async def detail(session: AsyncSession, row: DocumentRow) -> dict[str, Any]:
         "requested_by": row.requested_by,
         "credit_notes": list(linked),
         "deliveries": [
-            {"request_id": d.request_id, "status": d.status, "to": d.to.split(","), "at": d.at.isoformat(), "detail": d.detail}
+            {
+                "request_id": d.request_id,
+                "status": d.status,
+                "to": d.to.split(","),
+                "at": d.at.isoformat(),
+                "detail": d.detail,
+            }
             for d in deliveries
         ],
         "links": {
@@ -155,8 +185,9 @@ def call_out(c: CallRecordRow) -> dict[str, Any]:
     return {
         "cdr_id": c.cdr_id,
         # Stored in UTC (usage.ingest); SQLite gives it back without its offset.
-        "started_at": (c.started_at.replace(tzinfo=dt.UTC) if c.started_at.tzinfo is None else c.started_at)
-        .isoformat(),
+        "started_at": (
+            c.started_at.replace(tzinfo=dt.UTC) if c.started_at.tzinfo is None else c.started_at
+        ).isoformat(),
         "kind": c.kind,
         "caller": c.caller,
         "callee": c.callee,
@@ -173,7 +204,15 @@ async def consumption_page(session: AsyncSession, number: str, page: int, page_s
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (
         await session.scalars(
-            query.order_by(CallRecordRow.started_at, CallRecordRow.id).limit(page_size).offset((page - 1) * page_size)
+            query.order_by(CallRecordRow.started_at, CallRecordRow.id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
         )
     ).all()
-    return {"number": number, "total": total, "page": page, "page_size": page_size, "items": [call_out(r) for r in rows]}
+    return {
+        "number": number,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "items": [call_out(r) for r in rows],
+    }

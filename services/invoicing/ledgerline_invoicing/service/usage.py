@@ -76,7 +76,9 @@ class RatingContext:
         missing = accounts - self.clients.keys()
         if missing:
             rows = await session.execute(
-                select(ClientRow.code, ClientRow.id, ClientRow.rate_plan_code).where(ClientRow.code.in_(missing))
+                select(ClientRow.code, ClientRow.id, ClientRow.rate_plan_code).where(
+                    ClientRow.code.in_(missing)
+                )
             )
             for code, client_id, plan_code in rows:
                 self.clients[code] = (client_id, plan_code)
@@ -129,7 +131,9 @@ def _row(record: CallRecord, ctx: RatingContext) -> dict[str, Any]:
     return values
 
 
-async def ingest(session: AsyncSession, records: Sequence[CallRecord], ctx: RatingContext | None = None) -> IngestionResult:
+async def ingest(
+    session: AsyncSession, records: Sequence[CallRecord], ctx: RatingContext | None = None
+) -> IngestionResult:
     """Store and rate a batch in the caller's transaction; a cdr_id seen before is a duplicate."""
     ctx = ctx or RatingContext()
     result = IngestionResult()
@@ -138,7 +142,9 @@ async def ingest(session: AsyncSession, records: Sequence[CallRecord], ctx: Rati
     for record in records:
         if record.started_at.utcoffset() is None:
             # Without its offset a record's month (and so its invoice) would be a guess.
-            result.rejected.append({"cdr_id": record.cdr_id, "reason": "started_at: an ISO 8601 offset is required"})
+            result.rejected.append(
+                {"cdr_id": record.cdr_id, "reason": "started_at: an ISO 8601 offset is required"}
+            )
             continue
         if record.cdr_id in seen:
             result.duplicates += 1
@@ -165,13 +171,29 @@ async def ingest(session: AsyncSession, records: Sequence[CallRecord], ctx: Rati
     result.duplicates += len(rows) - len(inserted)
     for row in rows:
         if row["cdr_id"] in inserted and row.get("unratable_reason"):
-            result.rejected.append({"cdr_id": row["cdr_id"], "reason": f"kept unrated: {row['unratable_reason']}"})
+            result.rejected.append(
+                {"cdr_id": row["cdr_id"], "reason": f"kept unrated: {row['unratable_reason']}"}
+            )
     return result
 
 
 _COLUMNS = (
-    "cdr_id", "account", "started_at", "period", "kind", "duration_s", "units", "caller", "callee",
-    "client_id", "destination", "prefix", "unit_price", "connection_fee", "billable_s", "cost",
+    "cdr_id",
+    "account",
+    "started_at",
+    "period",
+    "kind",
+    "duration_s",
+    "units",
+    "caller",
+    "callee",
+    "client_id",
+    "destination",
+    "prefix",
+    "unit_price",
+    "connection_fee",
+    "billable_s",
+    "cost",
     "unratable_reason",
 )
 

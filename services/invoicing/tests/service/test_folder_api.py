@@ -68,11 +68,19 @@ async def test_contact_that_could_inject_a_header_is_refused(invoicing, name, em
 
 async def test_negative_price_only_for_credit_note_articles(invoicing):
     h = invoicing.token("billing")
-    article = {"code": "X", "label": "Setup", "kind": "one_time", "unit_price": "-5.00", "vat_rate": "20.00",
-               "accounting_account": "706100"}
+    article = {
+        "code": "X",
+        "label": "Setup",
+        "kind": "one_time",
+        "unit_price": "-5.00",
+        "vat_rate": "20.00",
+        "accounting_account": "706100",
+    }
     refused = await invoicing.http.post("/api/v1/articles", json=article, headers=h)
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "unit_price"
-    allowed = await invoicing.http.post("/api/v1/articles", json={**article, "kind": "credit_note"}, headers=h)
+    allowed = await invoicing.http.post(
+        "/api/v1/articles", json={**article, "kind": "credit_note"}, headers=h
+    )
     assert allowed.status_code == 201
     listed = (await invoicing.http.get("/api/v1/articles", headers=h)).json()
     assert [a["kind"] for a in listed] == ["credit_note"]
@@ -80,13 +88,23 @@ async def test_negative_price_only_for_credit_note_articles(invoicing):
 
 async def test_float_amounts_are_refused(invoicing):
     h = invoicing.token("billing")
-    article = {"code": "X", "label": "Setup", "kind": "one_time", "unit_price": 49.9, "vat_rate": "20.00",
-               "accounting_account": "706100"}
+    article = {
+        "code": "X",
+        "label": "Setup",
+        "kind": "one_time",
+        "unit_price": 49.9,
+        "vat_rate": "20.00",
+        "accounting_account": "706100",
+    }
     answer = await invoicing.http.post("/api/v1/articles", json=article, headers=h)
     assert answer.status_code == 422
 
 
 async def test_roles(invoicing):
     assert (await invoicing.http.get("/api/v1/clients")).status_code == 401
-    assert (await invoicing.http.post("/api/v1/clients", json=CLIENT, headers=invoicing.token("readonly"))).status_code == 403
-    assert (await invoicing.http.get("/api/v1/clients", headers=invoicing.token("readonly"))).status_code == 200
+    assert (
+        await invoicing.http.post("/api/v1/clients", json=CLIENT, headers=invoicing.token("readonly"))
+    ).status_code == 403
+    assert (
+        await invoicing.http.get("/api/v1/clients", headers=invoicing.token("readonly"))
+    ).status_code == 200

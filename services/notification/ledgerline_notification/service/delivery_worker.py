@@ -242,8 +242,11 @@ class DeliveryWorker:
         except DeliveryError as exc:
             self.last_smtp_error = str(exc)
             if isinstance(exc, TemporaryDeliveryError) and exc.stage == "data" and exc.smtp_code is None:
-                return Outcome(DeliveryStatus.UNCONFIRMED, error=f"{LOST_DURING_DATA_REASON} ({exc})",
-                               attachment_path=attachment_path)
+                return Outcome(
+                    DeliveryStatus.UNCONFIRMED,
+                    error=f"{LOST_DURING_DATA_REASON} ({exc})",
+                    attachment_path=attachment_path,
+                )
             return self._failure(row, exc, attachment_path)
         self.last_smtp_error = None
         if self.after_smtp is not None:
@@ -252,8 +255,12 @@ class DeliveryWorker:
         if receipt.refused:
             refused = "; ".join(f"{address}: {reply}" for address, reply in receipt.refused.items())
             response = f"{response} (refused: {refused})"
-        return Outcome(DeliveryStatus.SENT, smtp_response=response, to=receipt.recipients,
-                       attachment_path=attachment_path)
+        return Outcome(
+            DeliveryStatus.SENT,
+            smtp_response=response,
+            to=receipt.recipients,
+            attachment_path=attachment_path,
+        )
 
     def _failure(self, row: DeliveryRow, error: BaseException, attachment_path: str | None) -> Outcome:
         elapsed = (dt.datetime.now(dt.UTC) - utc(row.created_at)).total_seconds()
@@ -339,8 +346,14 @@ class DeliveryWorker:
                 delay = min(delay * 2, 10.0)
         self._runtime.relay.wake()
         DELIVERY_ATTEMPTS.labels(row.kind, outcome.status.value).inc()
-        log.info("delivery attempt", delivery=str(row.id), number=row.number, status=outcome.status.value,
-                 attempt=row.attempts, error=outcome.error)
+        log.info(
+            "delivery attempt",
+            delivery=str(row.id),
+            number=row.number,
+            status=outcome.status.value,
+            attempt=row.attempts,
+            error=outcome.error,
+        )
 
     async def _apply(self, session: AsyncSession, row: DeliveryRow, outcome: Outcome) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -363,8 +376,9 @@ class DeliveryWorker:
             .execution_options(synchronize_session=False)
         )
         if outcome.status is DeliveryStatus.SENT:
-            await self._publish(session, row, INVOICE_DELIVERED, now, to=list(outcome.to),
-                                smtp_response=outcome.smtp_response)
+            await self._publish(
+                session, row, INVOICE_DELIVERED, now, to=list(outcome.to), smtp_response=outcome.smtp_response
+            )
         elif outcome.status in (DeliveryStatus.FAILED, DeliveryStatus.UNCONFIRMED):
             await self._publish(session, row, INVOICE_DELIVERY_FAILED, now, error=outcome.error)
 

@@ -38,8 +38,10 @@ def send_request(
 
 @pytest.mark.parametrize(
     ("language", "subject", "body_word"),
-    [("fr", "Votre facture F-2026-000001 du 31/01/2026", "Bonjour"),
-     ("en", "Your invoice F-2026-000001 of 31 Jan 2026", "Hello")],
+    [
+        ("fr", "Votre facture F-2026-000001 du 31/01/2026", "Bonjour"),
+        ("en", "Your invoice F-2026-000001 of 31 Jan 2026", "Hello"),
+    ],
 )
 async def test_first_rendering_mails_every_recipient_once_with_the_stored_pdf(
     run_notification: RunNotification, smtp_server: StartServer, language: str, subject: str, body_word: str
@@ -47,13 +49,19 @@ async def test_first_rendering_mails_every_recipient_once_with_the_stored_pdf(
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
         path, pdf = service.store_pdf("F-2026-000001")
-        await service.feed(DOCUMENT_RENDERED, rendered_event("F-2026-000001", path, pdf, language=language),
-                           key="F-2026-000001")
+        await service.feed(
+            DOCUMENT_RENDERED,
+            rendered_event("F-2026-000001", path, pdf, language=language),
+            key="F-2026-000001",
+        )
         await wait_until(lambda: all_finished(service, 1), what="the delivery")
         [delivery] = await service.deliveries()
         events = await service.outbox(INVOICE_DELIVERED)
-        log = (await service.http.get("/api/v1/deliveries", params={"document": "F-2026-000001"},
-                                      headers=service.token("readonly"))).json()
+        log = (
+            await service.http.get(
+                "/api/v1/deliveries", params={"document": "F-2026-000001"}, headers=service.token("readonly")
+            )
+        ).json()
 
     assert delivery.status == DeliveryStatus.SENT
     [received] = server.handler.received
@@ -243,8 +251,8 @@ async def test_a_recipient_refused_while_others_accept_is_sent_and_the_refusal_l
     run_notification: RunNotification, smtp_server: StartServer
 ) -> None:
     server = smtp_server("starttls", auth=True)
-    server.handler.rcpt_reply = (
-        lambda address: "550 5.1.1 unknown user" if address.startswith("ap@") else None
+    server.handler.rcpt_reply = lambda address: (
+        "550 5.1.1 unknown user" if address.startswith("ap@") else None
     )
     async with run_notification(server.port) as service:
         path, pdf = service.store_pdf("F-2026-000007")

@@ -54,15 +54,22 @@ async def test_an_smtp_outage_delays_every_email_and_each_arrives_exactly_once(
         for number in numbers:
             path, pdfs[number] = service.store_pdf(number)
             await service.feed(DOCUMENT_RENDERED, rendered_event(number, path, pdfs[number]), key=number)
-        resend = SendRequested(request_id=str(uuid.uuid4()), requested_by="alice@ledgerline.test",
-                               number=numbers[0], recipients=[{"name": "Zoé", "email": "zoe@client.example"}],
-                               language="fr")  # type: ignore[list-item]
+        resend = SendRequested(
+            request_id=str(uuid.uuid4()),
+            requested_by="alice@ledgerline.test",
+            number=numbers[0],
+            recipients=[{"name": "Zoé", "email": "zoe@client.example"}],
+            language="fr",
+        )  # type: ignore[list-item]
         await service.feed(INVOICE_SEND_REQUESTED, resend, key=numbers[0])
 
         await asyncio.sleep(4)  # the outage: several failed attempts each
         during = await service.deliveries()
-        log = (await service.http.get("/api/v1/deliveries", params={"document": numbers[1]},
-                                      headers=service.token("billing"))).json()
+        log = (
+            await service.http.get(
+                "/api/v1/deliveries", params={"document": numbers[1]}, headers=service.token("billing")
+            )
+        ).json()
         server = smtp_server("starttls", auth=True, port=port)  # back
         await wait_until(lambda: _all_sent(service, 6), timeout=30, what="every delivery after the outage")
         await asyncio.sleep(1.0)  # nothing more may arrive
@@ -113,8 +120,12 @@ async def test_a_process_killed_after_smtp_and_before_the_commit_does_not_send_a
         "LEDGERLINE_DELIVERY_POLL_S": "0.05",
     }
     crashed = await asyncio.to_thread(
-        subprocess.run, [sys.executable, str(HERE / "crash_after_smtp.py"), str(event_file)],
-        env=env, capture_output=True, text=True, timeout=120,
+        subprocess.run,
+        [sys.executable, str(HERE / "crash_after_smtp.py"), str(event_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert crashed.returncode == -9, crashed.stderr[-2000:]  # SIGKILL, right after the server's 250
     assert "accepted" in crashed.stdout
@@ -126,11 +137,18 @@ async def test_a_process_killed_after_smtp_and_before_the_commit_does_not_send_a
         await asyncio.sleep(1.0)  # several worker rounds: nothing is resent
         assert len(server.handler.received) == 1
         [failed] = await service.outbox(INVOICE_DELIVERY_FAILED)
-        log = (await service.http.get("/api/v1/deliveries", params={"document": "F-2026-000200"},
-                                      headers=service.token("readonly"))).json()
+        log = (
+            await service.http.get(
+                "/api/v1/deliveries", params={"document": "F-2026-000200"}, headers=service.token("readonly")
+            )
+        ).json()
         # The user's remedy: a new send request, which always sends.
-        resend = SendRequested(request_id="r-1", requested_by="alice@ledgerline.test", number="F-2026-000200",
-                               recipients=[{"name": "Zoé", "email": "zoe@client.example"}])  # type: ignore[list-item]
+        resend = SendRequested(
+            request_id="r-1",
+            requested_by="alice@ledgerline.test",
+            number="F-2026-000200",
+            recipients=[{"name": "Zoé", "email": "zoe@client.example"}],
+        )  # type: ignore[list-item]
         await service.feed(INVOICE_SEND_REQUESTED, resend, key="F-2026-000200")
         await wait_until(lambda: _statuses_are(service, ["unconfirmed", "sent"]), what="the resend")
 
@@ -156,13 +174,17 @@ async def test_a_fresh_claim_of_another_live_process_is_left_alone(
         await service.feed(DOCUMENT_RENDERED, rendered_event("F-2026-000300", path, pdf))
         await wait_until(lambda: _statuses_are(service, ["sent"]))
         async with service.app.state.runtime.sessions() as session, session.begin():
-            await session.execute(update(DeliveryRow).values(
-                status="sending", claimed_by="another-process", claimed_at=dt.datetime.now(dt.UTC)))
+            await session.execute(
+                update(DeliveryRow).values(
+                    status="sending", claimed_by="another-process", claimed_at=dt.datetime.now(dt.UTC)
+                )
+            )
         reported = await service.app.state.delivery_worker.report_interrupted()
         assert reported == 0 and await statuses(service) == ["sending"]
         async with service.app.state.runtime.sessions() as session, session.begin():
-            await session.execute(update(DeliveryRow).values(
-                claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=601)))
+            await session.execute(
+                update(DeliveryRow).values(claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=601))
+            )
         assert await service.app.state.delivery_worker.report_interrupted() == 1
         assert await statuses(service) == ["unconfirmed"]
     assert len(server.handler.received) == 1

@@ -30,8 +30,14 @@ async def test_export_completed_mails_the_report_and_the_file_to_the_requester_o
     async with run_notification(server.port) as service:
         content = b"PK\x03\x04" + os.urandom(30_000)
         service.store.write("exports/e-42/invoices-2026-01.xlsx", content)
-        event = ExportCompleted(export_id="e-42", requested_by="carla@ledgerline.test", kind="excel",
-                                format="xlsx", path="exports/e-42/invoices-2026-01.xlsx", rows=17)
+        event = ExportCompleted(
+            export_id="e-42",
+            requested_by="carla@ledgerline.test",
+            kind="excel",
+            format="xlsx",
+            path="exports/e-42/invoices-2026-01.xlsx",
+            rows=17,
+        )
         ce_id = await service.feed(EXPORT_COMPLETED, event, key="e-42")
         await service.feed(EXPORT_COMPLETED, event, key="e-42", ce_id=ce_id)
         await service.feed(EXPORT_COMPLETED, event, key="e-42")  # re-published under a new id
@@ -67,8 +73,14 @@ async def test_an_export_file_not_in_the_store_fails_the_report_at_once(
 ) -> None:
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
-        event = ExportCompleted(export_id="e-43", requested_by="carla@ledgerline.test", kind="accounting",
-                                format="fec", path=path, rows=3)
+        event = ExportCompleted(
+            export_id="e-43",
+            requested_by="carla@ledgerline.test",
+            kind="accounting",
+            format="fec",
+            path=path,
+            rows=3,
+        )
         await service.feed(EXPORT_COMPLETED, event, key="e-43")
         await wait_until(lambda: _finished(service, 1))
         [delivery] = await service.deliveries()

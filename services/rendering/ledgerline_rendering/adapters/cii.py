@@ -76,8 +76,9 @@ def _party(parent: etree._Element, role: str, party: Party) -> None:
 
 
 def einvoice_to_cii(invoice: EInvoice) -> bytes:
-    root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice",
-                         nsmap={"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT})
+    root = etree.Element(
+        f"{{{RSM}}}CrossIndustryInvoice", nsmap={"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
+    )
     context = etree.SubElement(root, f"{{{RSM}}}ExchangedDocumentContext")
     _ram(_ram(context, "GuidelineSpecifiedDocumentContextParameter"), "ID", CUSTOMIZATION_ID)
     header = etree.SubElement(root, f"{{{RSM}}}ExchangedDocument")
@@ -97,16 +98,23 @@ def einvoice_to_cii(invoice: EInvoice) -> bytes:
         _ram(product, "Name", line.name)
         agreement = _ram(item, "SpecifiedLineTradeAgreement")
         _ram(_ram(agreement, "NetPriceProductTradePrice"), "ChargeAmount", format_price(line.price, "en"))
-        _ram(_ram(item, "SpecifiedLineTradeDelivery"), "BilledQuantity", _decimal(line.quantity),
-             unitCode=line.unit_code)
+        _ram(
+            _ram(item, "SpecifiedLineTradeDelivery"),
+            "BilledQuantity",
+            _decimal(line.quantity),
+            unitCode=line.unit_code,
+        )
         settlement = _ram(item, "SpecifiedLineTradeSettlement")
         tax = _ram(settlement, "ApplicableTradeTax")
         _ram(tax, "TypeCode", "VAT")
         _ram(tax, "CategoryCode", line.category)
         _ram(tax, "RateApplicablePercent", _decimal(line.rate))
         _period(settlement, line.period_start, line.period_end)
-        _ram(_ram(settlement, "SpecifiedTradeSettlementLineMonetarySummation"), "LineTotalAmount",
-             _amount(line.net_amount))
+        _ram(
+            _ram(settlement, "SpecifiedTradeSettlementLineMonetarySummation"),
+            "LineTotalAmount",
+            _amount(line.net_amount),
+        )
 
     agreement = _ram(transaction, "ApplicableHeaderTradeAgreement")
     _party(agreement, "SellerTradeParty", invoice.seller)

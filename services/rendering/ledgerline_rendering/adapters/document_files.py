@@ -72,13 +72,18 @@ class DocumentFileWriter:
         if rendered.cii is not None:
             outputs["facturx"] = (".cii.xml", rendered.cii)
         # The PDF last: its presence is what marks a version as complete (see the exists() check above).
-        files = {key: self._put(f"{folder}/{number}{ext}", data)
-                 for key, (ext, data) in sorted(outputs.items(), key=lambda item: item[0] == "pdf")}
+        files = {
+            key: self._put(f"{folder}/{number}{ext}", data)
+            for key, (ext, data) in sorted(outputs.items(), key=lambda item: item[0] == "pdf")
+        }
         month = document.issue_date.strftime("%Y-%m")
         production = {
             key: self._put(f"production/{month}/invoices-{kind}/{number}.{kind}", data)
-            for key, kind, data in (("pdf", "pdf", rendered.pdf), ("ubl", "xml", rendered.ubl),
-                                    ("json", "json", rendered.json))
+            for key, kind, data in (
+                ("pdf", "pdf", rendered.pdf),
+                ("ubl", "xml", rendered.ubl),
+                ("json", "json", rendered.json),
+            )
             if data is not None
         }
         return StoredDocument(version, files, production)

@@ -61,7 +61,11 @@ def build_environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(
-        money=_money, price=_price, quantity=_quantity, rate=_rate, date=_date,
+        money=_money,
+        price=_price,
+        quantity=_quantity,
+        rate=_rate,
+        date=_date,
         duration=formatting.format_duration,
     )
     return env

@@ -28,8 +28,9 @@ FACTURX_FILENAME = "factur-x.xml"
 class PdfRenderer:
     """One per process: font configuration, parsed stylesheet and compiled templates are reused."""
 
-    def __init__(self, assets_dir: Path = ASSETS_DIR, fetcher_class: type[AssetUrlFetcher] = AssetUrlFetcher
-                 ) -> None:
+    def __init__(
+        self, assets_dir: Path = ASSETS_DIR, fetcher_class: type[AssetUrlFetcher] = AssetUrlFetcher
+    ) -> None:
         self.assets_dir = assets_dir.resolve()
         self.fetcher_class = fetcher_class
         self.font_config = FontConfiguration()
@@ -47,13 +48,22 @@ class PdfRenderer:
     def html(self, document: Document, branding: Branding) -> str:
         return render_html(self.env, document, branding)
 
-    def pdf(self, document: Document, branding: Branding, cii: bytes | None = None,
-            fetcher: AssetUrlFetcher | None = None) -> bytes:
+    def pdf(
+        self,
+        document: Document,
+        branding: Branding,
+        cii: bytes | None = None,
+        fetcher: AssetUrlFetcher | None = None,
+    ) -> bytes:
         """PDF/A-3b; with `cii`, a Factur-X PDF carrying it as factur-x.xml."""
-        html = HTML(string=self.html(document, branding), base_url=self.base_url,
-                    url_fetcher=fetcher or self.fetcher(branding))
-        pdf = html.write_pdf(stylesheets=[self.stylesheet], font_config=self.font_config,
-                             pdf_variant=PDF_VARIANT)
+        html = HTML(
+            string=self.html(document, branding),
+            base_url=self.base_url,
+            url_fetcher=fetcher or self.fetcher(branding),
+        )
+        pdf = html.write_pdf(
+            stylesheets=[self.stylesheet], font_config=self.font_config, pdf_variant=PDF_VARIANT
+        )
         if pdf is None:  # write_pdf returns bytes when given no target
             raise RuntimeError("WeasyPrint produced no PDF")
         if cii is None:
@@ -70,7 +80,12 @@ def embed_facturx(pdf: bytes, cii: bytes, document: Document, branding: Branding
         "subject": f"{title} - {document.buyer.name}",
     }
     result: bytes = facturx.generate_from_binary(
-        pdf, cii, flavor="factur-x", level="en16931", check_xsd=True, pdf_metadata=metadata,
+        pdf,
+        cii,
+        flavor="factur-x",
+        level="en16931",
+        check_xsd=True,
+        pdf_metadata=metadata,
         lang="fr-FR" if document.language == "fr" else "en-GB",
     )
     return result

@@ -48,8 +48,9 @@ def document_json(document: Document) -> bytes:
     return document.model_dump_json(indent=2).encode("utf-8")
 
 
-def render_document(renderer: PdfRenderer, document: Document, branding: Branding,
-                    validate: bool = True) -> RenderedDocument:
+def render_document(
+    renderer: PdfRenderer, document: Document, branding: Branding, validate: bool = True
+) -> RenderedDocument:
     json_bytes = document_json(document)
     if document.type is DocumentType.PREVIEW:
         return RenderedDocument(document, renderer.pdf(document, branding), json_bytes, None, None)
@@ -122,6 +123,7 @@ class PdfRenderPool:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)

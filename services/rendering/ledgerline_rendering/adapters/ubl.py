@@ -81,8 +81,14 @@ class _Writer:
         if party.email:
             self.cbc(self.cac(node, "Contact"), "ElectronicMail", party.email)
 
-    def tax_category(self, parent: etree._Element, name: str, category: str, rate: Decimal,
-                     exemption_reason: str | None = None) -> None:
+    def tax_category(
+        self,
+        parent: etree._Element,
+        name: str,
+        category: str,
+        rate: Decimal,
+        exemption_reason: str | None = None,
+    ) -> None:
         node = self.cac(parent, name)
         self.cbc(node, "ID", category)
         self.cbc(node, "Percent", _decimal(rate))
@@ -93,8 +99,12 @@ class _Writer:
     def line(self, root: etree._Element, line: EInvoiceLine, credit_note: bool) -> None:
         node = self.cac(root, "CreditNoteLine" if credit_note else "InvoiceLine")
         self.cbc(node, "ID", line.line_id)
-        self.cbc(node, "CreditedQuantity" if credit_note else "InvoicedQuantity", _decimal(line.quantity),
-                 unitCode=line.unit_code)
+        self.cbc(
+            node,
+            "CreditedQuantity" if credit_note else "InvoicedQuantity",
+            _decimal(line.quantity),
+            unitCode=line.unit_code,
+        )
         self.money(node, "LineExtensionAmount", line.net_amount)
         self.period(node, line.period_start, line.period_end)
         item = self.cac(node, "Item")
@@ -109,8 +119,9 @@ class _Writer:
 def einvoice_to_ubl(invoice: EInvoice) -> bytes:
     credit = invoice.is_credit_note
     root_ns = CREDIT_NOTE_NS if credit else INVOICE_NS
-    root = etree.Element(f"{{{root_ns}}}{'CreditNote' if credit else 'Invoice'}",
-                         nsmap={None: root_ns, "cac": CAC, "cbc": CBC})
+    root = etree.Element(
+        f"{{{root_ns}}}{'CreditNote' if credit else 'Invoice'}", nsmap={None: root_ns, "cac": CAC, "cbc": CBC}
+    )
     w = _Writer(invoice.currency)
     w.cbc(root, "CustomizationID", CUSTOMIZATION_ID)
     w.cbc(root, "ID", invoice.number)

@@ -65,8 +65,10 @@ def _saxon() -> Any:
 @functools.cache
 def _schematron(syntax: Syntax) -> Any:
     # Compiling the 900 kB stylesheet costs ~0.3 s: once per process.
-    return _saxon().new_xslt30_processor().compile_stylesheet(
-        stylesheet_file=str(schema_folder() / _SCHEMATRON[syntax])
+    return (
+        _saxon()
+        .new_xslt30_processor()
+        .compile_stylesheet(stylesheet_file=str(schema_folder() / _SCHEMATRON[syntax]))
     )
 
 
@@ -78,9 +80,7 @@ def check_xsd(xml: bytes) -> list[FailedAssert]:
     schema = _xml_schema(relative)
     if schema.validate(root):
         return []
-    return [
-        FailedAssert("XSD", "fatal", f"line {error.line}", error.message) for error in schema.error_log
-    ]
+    return [FailedAssert("XSD", "fatal", f"line {error.line}", error.message) for error in schema.error_log]
 
 
 def check_schematron(xml: bytes, syntax: Syntax) -> list[FailedAssert]:

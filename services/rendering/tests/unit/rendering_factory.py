@@ -43,8 +43,9 @@ def make_branding(**overrides: object) -> Branding:
 def make_buyer(name: str = "Boulangerie Dupont SARL", **overrides: object) -> Party:
     values: dict[str, object] = {
         "name": name,
-        "address": Address(line1="3 avenue Jean Jaurès", line2="Bâtiment B", postcode="69007",
-                           city="Lyon", country="FR"),
+        "address": Address(
+            line1="3 avenue Jean Jaurès", line2="Bâtiment B", postcode="69007", city="Lyon", country="FR"
+        ),
         "vat_id": "FR23552100554",
         "siren": "552100554",
         "client_id": "c-0001",
@@ -55,11 +56,26 @@ def make_buyer(name: str = "Boulangerie Dupont SARL", **overrides: object) -> Pa
     return Party(**values)  # type: ignore[arg-type]
 
 
-def line(no: int, label: str, quantity: str, unit_price: str, vat_rate: str = "20.00",
-         kind: LineKind = LineKind.MANUAL, unit: str = "C62") -> DocumentLine:
+def line(
+    no: int,
+    label: str,
+    quantity: str,
+    unit_price: str,
+    vat_rate: str = "20.00",
+    kind: LineKind = LineKind.MANUAL,
+    unit: str = "C62",
+) -> DocumentLine:
     q, p = Decimal(quantity), Decimal(unit_price)
-    return DocumentLine(line_no=no, label=label, kind=kind, quantity=q, unit=unit, unit_price=p,
-                        net_amount=round_cents(q * p), vat_rate=Decimal(vat_rate))
+    return DocumentLine(
+        line_no=no,
+        label=label,
+        kind=kind,
+        quantity=q,
+        unit=unit,
+        unit_price=p,
+        net_amount=round_cents(q * p),
+        vat_rate=Decimal(vat_rate),
+    )
 
 
 def make_document(
@@ -84,8 +100,12 @@ def make_document(
     for item in lines:
         nets[item.vat_rate] += item.net_amount
     breakdown = [
-        TaxSubtotal(vat_rate=rate, category="S" if rate > 0 else "Z", taxable_amount=net,
-                    tax_amount=round_cents(net * rate / 100))
+        TaxSubtotal(
+            vat_rate=rate,
+            category="S" if rate > 0 else "Z",
+            taxable_amount=net,
+            tax_amount=round_cents(net * rate / 100),
+        )
         for rate, net in sorted(nets.items(), reverse=True)
     ]
     net_total = sum((item.net_amount for item in lines), Decimal("0.00"))
@@ -103,8 +123,12 @@ def make_document(
         buyer=buyer or make_buyer(),
         lines=lines,
         tax_breakdown=breakdown,
-        totals=Totals(net_total=net_total, tax_total=tax_total, gross_total=net_total + tax_total,
-                      amount_due=net_total + tax_total),
+        totals=Totals(
+            net_total=net_total,
+            tax_total=tax_total,
+            gross_total=net_total + tax_total,
+            amount_due=net_total + tax_total,
+        ),
         references=references or [],
         consumption=consumption or [],
         reason=reason,
@@ -113,8 +137,16 @@ def make_document(
 
 def make_credit_note(language: str = "fr") -> Document:
     return make_document(
-        [line(1, "Remboursement forfait Pro Fibre (panne du 12/01)", "1", "49.90",
-              kind=LineKind.CREDIT_NOTE, unit="MON")],
+        [
+            line(
+                1,
+                "Remboursement forfait Pro Fibre (panne du 12/01)",
+                "1",
+                "49.90",
+                kind=LineKind.CREDIT_NOTE,
+                unit="MON",
+            )
+        ],
         type=DocumentType.CREDIT_NOTE,
         number="AV2026-000007",
         language=language,
@@ -140,12 +172,23 @@ def make_preview() -> Document:
 
 
 def make_consumption(count: int) -> list[ConsumptionLine]:
-    destinations = [("France fixe", "voice"), ("France mobile", "voice"), ("International Europe", "voice"),
-                    ("SMS France", "sms"), ("Données mobiles", "data")]
+    destinations = [
+        ("France fixe", "voice"),
+        ("France mobile", "voice"),
+        ("International Europe", "voice"),
+        ("SMS France", "sms"),
+        ("Données mobiles", "data"),
+    ]
     rows = []
     for i in range(count):
         label, kind = destinations[i % len(destinations)]
-        rows.append(ConsumptionLine(label=f"{label} #{i + 1}", kind=kind, count=1 + i % 7,
-                                    duration_s=(37 * i) % 3600 if kind == "voice" else 0,
-                                    amount=Decimal(i % 250) / 100))
+        rows.append(
+            ConsumptionLine(
+                label=f"{label} #{i + 1}",
+                kind=kind,
+                count=1 + i % 7,
+                duration_s=(37 * i) % 3600 if kind == "voice" else 0,
+                amount=Decimal(i % 250) / 100,
+            )
+        )
     return rows

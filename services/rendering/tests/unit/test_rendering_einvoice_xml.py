@@ -23,7 +23,9 @@ NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
 }
 CASES: dict[str, Callable[[], Document]] = {
-    "invoice": make_document, "credit_note": make_credit_note, "proforma": make_proforma,
+    "invoice": make_document,
+    "credit_note": make_credit_note,
+    "proforma": make_proforma,
 }
 
 
@@ -44,8 +46,12 @@ def test_invoice_has_two_vat_rates_and_type_380() -> None:
     rates = root.xpath("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:Percent/text()", namespaces=NS)
     assert rates == ["20", "5.5"]
     assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS) == "76.10"
-    assert root.findtext("cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID",
-                         namespaces=NS) == "552100554"
+    assert (
+        root.findtext(
+            "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID", namespaces=NS
+        )
+        == "552100554"
+    )
 
 
 def test_credit_note_is_381_and_cites_the_original_invoice() -> None:
@@ -60,7 +66,9 @@ def test_credit_note_is_381_and_cites_the_original_invoice() -> None:
 def test_credit_note_sent_with_negative_amounts_is_written_positive() -> None:
     positive = make_credit_note()
     negative = make_document(
-        [line(1, "Remboursement", "1", "-49.90", unit="MON")], type=positive.type, number=positive.number,
+        [line(1, "Remboursement", "1", "-49.90", unit="MON")],
+        type=positive.type,
+        number=positive.number,
         references=positive.references,
     )
     ubl = build_ubl(negative, make_branding())

@@ -18,5 +18,7 @@ from ledgerline_rendering.domain.formatting import format_price
         ("0.0125", "en", "0.0125"),
     ],
 )
-def test_unit_prices_show_significant_decimals_never_fewer_than_two(value: str, language: str, shown: str) -> None:
+def test_unit_prices_show_significant_decimals_never_fewer_than_two(
+    value: str, language: str, shown: str
+) -> None:
     assert format_price(Decimal(value), language) == shown

@@ -62,8 +62,12 @@ def hostile_document():  # type: ignore[no-untyped-def]
     consumption[0] = consumption[0].model_copy(update={"label": BARE_CSS})
     return make_document(
         [line(1, CSS_URL, "1", "10.00"), line(2, SCRIPT, "1", "5.00")],
-        type=base.type, number=base.number, references=base.references, buyer=buyer,
-        consumption=consumption, reason=f"Motif {IMG}",
+        type=base.type,
+        number=base.number,
+        references=base.references,
+        buyer=buyer,
+        consumption=consumption,
+        reason=f"Motif {IMG}",
     )
 
 

@@ -20,7 +20,9 @@ from ledgerline_rendering.adapters.render_pool import RenderedDocument, render_d
 from ledgerline_shared.contracts.document import Document
 
 CASES: dict[str, Callable[[], Document]] = {
-    "invoice": make_document, "credit_note": make_credit_note, "proforma": make_proforma,
+    "invoice": make_document,
+    "credit_note": make_credit_note,
+    "proforma": make_proforma,
 }
 
 
@@ -63,9 +65,20 @@ def test_pdf_is_pdfa3b_with_a_single_af_entry(kind: str, rendered: dict[str, Ren
 
 def test_invoice_pdf_shows_number_client_and_totals(rendered: dict[str, RenderedDocument]) -> None:
     text = text_of(rendered["invoice"].pdf)
-    for expected in ("Facture F2026-000042", "Boulangerie Dupont SARL", "Total HT", "64,62 €", "11,48 €",
-                     "76,10 €", "Net à payer", "FR76 3000 6000 0112 3456 7890 189", "Récapitulatif TVA",
-                     "Ledgerline Télécom SAS", "303265045", "03/03/2026"):
+    for expected in (
+        "Facture F2026-000042",
+        "Boulangerie Dupont SARL",
+        "Total HT",
+        "64,62 €",
+        "11,48 €",
+        "76,10 €",
+        "Net à payer",
+        "FR76 3000 6000 0112 3456 7890 189",
+        "Récapitulatif TVA",
+        "Ledgerline Télécom SAS",
+        "303265045",
+        "03/03/2026",
+    ):
         assert expected in text, expected
 
 
