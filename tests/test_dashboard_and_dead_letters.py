@@ -17,6 +17,8 @@ async def test_each_dashboard_shows_state_topics_and_lag(stack: RunningStack) ->
             page = await http.get("/dashboard")
             assert page.status_code == 200
             assert "READY" in page.text and "Topics consumed" in page.text and "Consumer lag" in page.text
+            if service == "invoicing":
+                assert "Billing runs" in page.text
             metrics = await http.get("/metrics")
             assert 'ledgerline_ready{service="' + service + '"} 1.0' in metrics.text
             spec = await http.get("/asyncapi.json")

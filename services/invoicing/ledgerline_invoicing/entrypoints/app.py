@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from ledgerline_invoicing.adapters.database import migrate
-from ledgerline_invoicing.adapters.orm import messaging
+from ledgerline_invoicing.adapters.orm import BillingRunRow, messaging
 from ledgerline_invoicing.config import InvoicingSettings, get_invoicing_settings
 from ledgerline_invoicing.entrypoints import (
     http_corrections,
@@ -16,7 +17,7 @@ from ledgerline_invoicing.entrypoints import (
 )
 from ledgerline_invoicing.entrypoints.http_errors import install_error_handlers
 from ledgerline_invoicing.service.billing_runs import BillingRunner
-from ledgerline_shared.runtime import ServiceRuntime
+from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
     INVOICE_ISSUED,
@@ -48,6 +49,32 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     runner = BillingRunner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
     subscribers.register(runtime, runner)
+
+    async def billing_runs_section() -> DashboardSection:
+        async with runtime.read_sessions() as session:
+            runs = (
+                await session.scalars(
+                    select(BillingRunRow).order_by(BillingRunRow.created_at.desc()).limit(10)
+                )
+            ).all()
+        return DashboardSection(
+            "Billing runs",
+            ["started", "period", "mode", "status", "progress", "documents", "errors"],
+            [
+                [
+                    r.created_at.isoformat(timespec="seconds"),
+                    r.period,
+                    r.mode,
+                    r.status,
+                    f"{r.done}/{r.total}",
+                    len(r.documents or []),
+                    len(r.errors or []),
+                ]
+                for r in runs
+            ],
+        )
+
+    runtime.hooks.dashboard.append(billing_runs_section)
     subscribers_corrections.register(runtime, settings)
     app = runtime.create_app(
         http_folder.router,
