@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared import auth
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
-from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare
+from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare, TopicStats
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
@@ -348,7 +348,13 @@ class ServiceRuntime:
             relay_published=self.relay.published,
             relay_error=self.relay.last_error,
             outbox_pending=pending,
-            topics=sorted(self.consumer.stats.topics.items()),
+            # Every subscription, even before its first message: an idle topic is information too.
+            topics=sorted(
+                {
+                    topic: self.consumer.stats.topics.get(topic, TopicStats())
+                    for topic, _ in self.consumer.subscriptions
+                }.items()
+            ),
             lag=lag,
             lag_error=lag_error,
             dead_letters=dead,
