@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledgerline_export.domain.accounting_format import AccountingFormat, accounting_lines
+from ledgerline_export.domain.accounting_format import AccountingFormat, accounting_chunks
 from ledgerline_export.domain.accounting_report import AccountingReport
 from ledgerline_export.domain.issued_document import IssuedDocument
 from ledgerline_export.domain.journal_entry import AccountPlan
@@ -43,8 +43,8 @@ def write_accounting_file(
     tmp = path.with_name(f".{path.name}.part")
     try:
         with tmp.open("w", encoding=fmt.encoding, errors="replace", newline="") as out:
-            for line in accounting_lines(documents, fmt, plan, report):
-                batch.append(line)
+            for lines in accounting_chunks(documents, fmt, plan, report):
+                batch += lines
                 if len(batch) >= BATCH_LINES:
                     out.write(newline.join(batch) + newline)
                     batch.clear()

@@ -27,14 +27,15 @@ class AccountingFormat(Protocol):
     def entry_lines(self, entry: JournalEntry) -> Iterable[str]: ...
 
 
-def accounting_lines(
+def accounting_chunks(
     documents: Iterable[IssuedDocument],
     fmt: AccountingFormat,
     plan: AccountPlan,
     report: AccountingReport,
-) -> Iterator[str]:
-    """Every line of the file, preamble first; the report is filled as the lines are consumed."""
-    yield from fmt.preamble()
+) -> Iterator[list[str]]:
+    """The file's lines, a list per entry, preamble first; the report is filled as they are consumed.
+    An entry at a time rather than a line at a time: a million-line file pays the loop per document."""
+    yield list(fmt.preamble())
     for doc in documents:
         if not doc.is_accounting_document:
             report.exclude(doc, PROFORMA_EXCLUDED)
@@ -44,6 +45,8 @@ def accounting_lines(
             report.exclude(doc, ZERO_EXCLUDED)
             continue
         report.add_entry(entry)
-        for line in fmt.entry_lines(entry):
-            report.rows += 1
-            yield line
+        lines = fmt.entry_lines(entry)
+        if not isinstance(lines, list):
+            lines = list(lines)
+        report.rows += len(lines)
+        yield lines

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ledgerline_export.domain.issued_document import IssuedDocument
-from ledgerline_export.domain.journal_entry import JournalEntry
+from ledgerline_export.domain.journal_entry import ZERO, JournalEntry
 
 
 @dataclass
@@ -28,17 +28,22 @@ class AccountingReport:
         self.excluded[reason] += 1
 
     def add_entry(self, entry: JournalEntry) -> None:
-        doc = entry.document
+        doc, debit, credit = entry.document, entry.debit, entry.credit
         self.documents[doc.type.value] += 1
         self.entries += 1
         self.lines += len(entry.lines)
-        debit, credit = entry.debit, entry.credit
         self.debit += debit
         self.credit += credit
         if debit != credit:
             self.unbalanced.append(doc.number)
-        self.net_revenue += doc.signed_net
-        self.vat += doc.signed_vat_total
+        # doc.signed_net and doc.signed_vat_total, the same arithmetic without the properties' calls and
+        # generator: a third of this method's time on a million-line export.
+        sign = doc.sign
+        self.net_revenue += doc.net * sign
+        vat = ZERO
+        for amount in doc.vat:
+            vat += amount.tax
+        self.vat += vat * sign
 
     @property
     def balanced(self) -> bool:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ledgerline_export.domain.spreadsheet_safety import neutralise
+from ledgerline_export.domain.spreadsheet_safety import DANGEROUS_FIRST_CHARACTERS, neutralise
+
+CENT = Decimal("0.01")
+UNSAFE_START = DANGEROUS_FIRST_CHARACTERS | {" "}  # a leading space is stripped, then the next is checked
 
 Cell = str | Decimal | dt.date | int | None
 
@@ -41,6 +44,55 @@ def single_line(text: str, forbidden: str = "\t\r\n") -> str:
     return text
 
 
+def plain_decimal(amount: Decimal) -> str:
+    """The Decimal as written, never in exponent notation: format(amount, "f"), cheaper."""
+    text = str(amount)  # str() equals format "f" unless it chose exponent notation
+    return text if "E" not in text else format(amount, "f")
+
+
+def cents(amount: Decimal) -> str:
+    """Two decimals, dot: 1234.5 -> "1234.50" (the context's rounding, half-even, for more decimals)."""
+    text = str(amount)
+    # Already in cents (exponent -2, the amounts of every issued document): quantize would change nothing.
+    # The length bound keeps the coefficient within the context's 28 digits, beyond which quantize raises.
+    if text[-3:-2] == "." and len(text) < 30:
+        return text
+    return format(amount.quantize(CENT), "f")
+
+
 def comma_decimal(amount: Decimal) -> str:
     """French/German decimal comma, no thousands separator: 1234.5 -> "1234,50"."""
-    return format(amount.quantize(Decimal("0.01")), "f").replace(".", ",")
+    text = str(amount)  # cents() inlined: two calls per line of a million-line FEC
+    if text[-3:-2] == "." and len(text) < 30:
+        return text.replace(".", ",")
+    return format(amount.quantize(CENT), "f").replace(".", ",")
+
+
+class UnquotedText:
+    """Text cells of a format without quoting (FEC, IIF): one line, no separator, trimmed, neutralised.
+
+    Most values need none of it; they are recognised with a few C-level string checks and returned
+    as they are. Values that repeat on every entry (accounts, their labels) are worked out once.
+    """
+
+    def __init__(self, forbidden: str = "\t\r\n") -> None:
+        self.forbidden = forbidden
+        # isprintable() already rules out tabs, line breaks and every whitespace but the space.
+        self._visible_forbidden = "".join(ch for ch in forbidden if ch.isprintable())
+        self._known: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if text.isprintable() and text[:1] not in UNSAFE_START and text[-1:] != " ":
+            for ch in self._visible_forbidden:
+                if ch in text:
+                    break
+            else:
+                return text
+        return neutralise(single_line(text, self.forbidden).strip())
+
+    def repeated(self, text: str) -> str:
+        """The same, remembered: for values from a bounded set (the chart of accounts, its labels)."""
+        known = self._known.get(text)
+        if known is None:
+            known = self._known[text] = self(text)
+        return known

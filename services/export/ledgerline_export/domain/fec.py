@@ -13,11 +13,10 @@ read model holds no exchange rate. Character set ISO-8859-15 (listed by the regu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from ledgerline_export.domain.cells import comma_decimal, single_line
-from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry
-from ledgerline_export.domain.spreadsheet_safety import neutralise
+from ledgerline_export.domain.cells import UnquotedText, comma_decimal
+from ledgerline_export.domain.journal_entry import ZERO, AccountPlan, JournalEntry
 
 FEC_COLUMNS: tuple[str, ...] = (
     "JournalCode",
@@ -65,49 +64,60 @@ class FecFormat:
             raise ValueError(f"FEC separator must be a tab or '|', not {separator!r}")
         self.plan = plan
         self.separator = separator
-        self._forbidden = "\t|\r\n"
+        # Both separators are forbidden whichever is used: the file stays readable with either.
+        self._text = UnquotedText("\t|\r\n")
+        self._journal = separator.join((self._text(plan.journal_code), self._text(plan.journal_label)))
+        self._dates: dict[dt.date, str] = {}
+        self._accounts: dict[tuple[str, str], str] = {}
         self._sequence = 0
-
-    def _text(self, text: str) -> str:
-        return neutralise(single_line(text, self._forbidden).strip())
 
     def preamble(self) -> Iterable[str]:
         return [self.separator.join(FEC_COLUMNS)]
 
-    def entry_lines(self, entry: JournalEntry) -> Iterator[str]:
+    def _date(self, day: dt.date) -> str:
+        text = self._dates.get(day)
+        if text is None:
+            text = self._dates[day] = fec_date(day)
+        return text
+
+    def _account(self, account: str, label: str) -> str:
+        """CompteNum and CompteLib, joined: a few accounts recur on every entry, each worked out once."""
+        text = self._accounts.get((account, label))
+        if text is None:
+            text = self._accounts[(account, label)] = self.separator.join(
+                (self._text.repeated(account), self._text.repeated(label))
+            )
+        return text
+
+    def entry_lines(self, entry: JournalEntry) -> list[str]:
         doc = entry.document
         if doc.currency != self.plan.accounting_currency:
             raise ForeignCurrencyDocument(
                 f"{doc.number} is in {doc.currency}; the FEC is kept in {self.plan.accounting_currency}"
             )
         self._sequence += 1
-        day = fec_date(entry.date)
-        journal = self._text(self.plan.journal_code)
-        journal_label = self._text(self.plan.journal_label)
-        number = str(self._sequence)
-        piece = self._text(doc.number)
-        label = self._text(entry.label)
         sep = self.separator
+        text = self._text
+        day = self._date(entry.date)
+        # The columns around the per-line ones are the same on every line of the entry: joined once.
+        head = sep.join((self._journal, str(self._sequence), day))
+        piece = sep.join((text(doc.number), day, text(entry.label)))
+        tail = sep.join(("", "", day, "", ""))
+        rows = []
         for line in entry.lines:
-            yield sep.join(
-                (
-                    journal,
-                    journal_label,
-                    number,
-                    day,
-                    self._text(line.account),
-                    self._text(line.account_label),
-                    self._text(line.auxiliary_account),
-                    self._text(line.auxiliary_label),
-                    piece,
-                    day,
-                    label,
-                    comma_decimal(line.debit),
-                    comma_decimal(line.credit),
-                    "",
-                    "",
-                    day,
-                    "",
-                    "",
+            rows.append(
+                sep.join(
+                    (
+                        head,
+                        self._account(line.account, line.account_label),
+                        text(line.auxiliary_account) if line.auxiliary_account else "",
+                        text(line.auxiliary_label) if line.auxiliary_label else "",
+                        piece,
+                        # One side of every line is the shared ZERO: its text is known.
+                        "0,00" if line.debit is ZERO else comma_decimal(line.debit),
+                        "0,00" if line.credit is ZERO else comma_decimal(line.credit),
+                        tail,
+                    )
                 )
             )
+        return rows

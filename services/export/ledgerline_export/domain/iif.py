@@ -10,24 +10,14 @@ become spaces), Windows-1252 as QuickBooks Desktop reads it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
 
-from ledgerline_export.domain.cells import single_line
+from ledgerline_export.domain.cells import UnquotedText, cents
 from ledgerline_export.domain.issued_document import IssuedType
 from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry
-from ledgerline_export.domain.spreadsheet_safety import neutralise
 
 TRNS_COLUMNS = ("!TRNS", "TRNSID", "TRNSTYPE", "DATE", "ACCNT", "NAME", "AMOUNT", "DOCNUM", "MEMO", "DUEDATE")
 SPL_COLUMNS = ("!SPL", "SPLID", "TRNSTYPE", "DATE", "ACCNT", "NAME", "AMOUNT", "DOCNUM", "MEMO")
-
-
-def _text(text: str) -> str:
-    return neutralise(single_line(text).strip())
-
-
-def _amount(value: Decimal) -> str:
-    return format(value.quantize(Decimal("0.01")), "f")
 
 
 class IifFormat:
@@ -44,48 +34,56 @@ class IifFormat:
         self.plan = plan
         self.account_names = dict(account_names or {})
         self.receivable_name = receivable_name
+        self._text = UnquotedText()
 
     def preamble(self) -> Iterable[str]:
         return ["\t".join(TRNS_COLUMNS), "\t".join(SPL_COLUMNS), "!ENDTRNS"]
 
-    def entry_lines(self, entry: JournalEntry) -> Iterator[str]:
+    def entry_lines(self, entry: JournalEntry) -> list[str]:
         doc = entry.document
         kind = "CREDIT MEMO" if doc.type is IssuedType.CREDIT_NOTE else "INVOICE"
         date = doc.issue_date.strftime("%m/%d/%Y")
         due = doc.due_date.strftime("%m/%d/%Y") if doc.due_date else ""
-        name = _text(doc.client_name)
-        number = _text(doc.number)
-        memo = _text(entry.label)
+        text = self._text
+        name = text(doc.client_name)
+        number = text(doc.number)
+        memo = text(entry.label)
+        transaction: list[str] = []
+        splits: list[str] = []
         for line in entry.lines:
+            amount = cents(line.debit - line.credit)
             if line.receivable:
-                yield "\t".join(
-                    (
-                        "TRNS",
-                        "",
-                        kind,
-                        date,
-                        _text(self.receivable_name),
-                        name,
-                        _amount(line.debit - line.credit),
-                        number,
-                        memo,
-                        due,
+                transaction.append(
+                    "\t".join(
+                        (
+                            "TRNS",
+                            "",
+                            kind,
+                            date,
+                            text.repeated(self.receivable_name),
+                            name,
+                            amount,
+                            number,
+                            memo,
+                            due,
+                        )
                     )
                 )
-        for line in entry.lines:
-            if not line.receivable:
-                account = _text(self.account_names.get(line.account, line.account))
-                yield "\t".join(
-                    (
-                        "SPL",
-                        "",
-                        kind,
-                        date,
-                        account,
-                        name,
-                        _amount(line.debit - line.credit),
-                        number,
-                        _text(line.account_label),
+            else:
+                account = text.repeated(self.account_names.get(line.account, line.account))
+                splits.append(
+                    "\t".join(
+                        (
+                            "SPL",
+                            "",
+                            kind,
+                            date,
+                            account,
+                            name,
+                            amount,
+                            number,
+                            text.repeated(line.account_label),
+                        )
                     )
                 )
-        yield "ENDTRNS"
+        return [*transaction, *splits, "ENDTRNS"]

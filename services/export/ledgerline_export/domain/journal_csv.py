@@ -7,9 +7,9 @@ separated, dot decimals, UTF-8.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from ledgerline_export.domain.cells import csv_field
+from ledgerline_export.domain.cells import csv_field, plain_decimal
 from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry
 from ledgerline_export.domain.spreadsheet_safety import neutralise
 
@@ -32,26 +32,35 @@ class JournalCsvFormat:
 
     def __init__(self, plan: AccountPlan) -> None:
         self.plan = plan
+        self._accounts: dict[str, str] = {}  # the chart's few accounts, quoted and neutralised once
 
     def preamble(self) -> Iterable[str]:
         return [",".join(JOURNAL_CSV_COLUMNS)]
 
-    def entry_lines(self, entry: JournalEntry) -> Iterator[str]:
+    def _account(self, account: str) -> str:
+        text = self._accounts.get(account)
+        if text is None:
+            text = self._accounts[account] = csv_field(neutralise(account))
+        return text
+
+    def entry_lines(self, entry: JournalEntry) -> list[str]:
         doc = entry.document
         date = doc.issue_date.isoformat()
         journal = csv_field(neutralise(self.plan.journal_code))
         number = csv_field(neutralise(doc.number))
         label = csv_field(neutralise(entry.label))
-        for line in entry.lines:
-            yield ",".join(
+        return [
+            ",".join(
                 (
                     date,
                     journal,
                     number,
-                    csv_field(neutralise(line.account)),
-                    csv_field(neutralise(line.auxiliary_account)),
+                    self._account(line.account),
+                    csv_field(neutralise(line.auxiliary_account)) if line.auxiliary_account else "",
                     label,
-                    format(line.debit, "f"),
-                    format(line.credit, "f"),
+                    plain_decimal(line.debit),
+                    plain_decimal(line.credit),
                 )
             )
+            for line in entry.lines
+        ]
