@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from e2e_support import RunningStack, eventually, read_topic
 
 from ledgerline_shared.cloudevents import Envelope
-from ledgerline_shared.topics import INVOICE_ISSUED, USAGE_RECORDED
+from ledgerline_shared.topics import BILLING_RUN_REQUESTED, INVOICE_ISSUED, USAGE_RECORDED
 
 PERIOD = "2026-09"
 
@@ -189,6 +189,27 @@ async def test_preview_then_production_then_nothing_twice(stack: RunningStack, k
 
         preview = await eventually(preview_with_sms, 60, interval=1)
         assert preview["number"] is None and preview["status"] == "preview"
+
+        # A scheduler asks for the same preview on billing.run.requested: it replaces this one.
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            request = {"period": PERIOD, "mode": "preview", "client_ids": [cid]}
+            await producer.send_and_wait(
+                BILLING_RUN_REQUESTED,
+                json.dumps(request).encode(),
+                key=PERIOD.encode(),
+                headers=Envelope.new(source="/tests/scheduler", type=BILLING_RUN_REQUESTED).headers(),
+            )
+        finally:
+            await producer.stop()
+
+        async def replaced() -> bool:
+            previews = (await inv.get(f"/api/v1/previews?period={PERIOD}", headers=h)).json()
+            mine = [p for p in previews if p["client_id"] == cid]
+            return len(mine) == 1 and mine[0]["id"] != preview["id"]
+
+        await eventually(replaced, 60)
 
         production = await run(inv, h, {"period": PERIOD, "mode": "production", "client_ids": [cid]})
         assert production["status"] == "completed" and len(production["documents"]) == 1

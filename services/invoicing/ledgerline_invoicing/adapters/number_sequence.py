@@ -18,19 +18,23 @@ from ledgerline_invoicing.adapters.orm import NumberSequenceRow
 SEQUENCES: Table = NumberSequenceRow.__table__  # type: ignore[assignment]
 
 
-async def take_next_sequence(session: AsyncSession, series: str, year: int) -> int:
-    """One statement: create the (series, year) row at 1 or add 1, and read the result.
+async def take_next_sequence(session: AsyncSession, series: str, year: int, count: int = 1) -> int:
+    """One statement: create the (series, year) row at `count` or add `count`, and read the result.
 
     The upsert locks the row (PostgreSQL) or the database (SQLite) until the caller's transaction
     ends, so a second issuer waits for the first to commit or roll back, then continues from what
-    it left: no duplicate, no hole.
+    it left: no duplicate, no hole. With `count` > 1 the caller takes the block of numbers
+    result - count + 1 .. result at once (a billing run numbering a chunk of invoices), and must
+    use all of them or roll back.
     """
+    if count < 1:
+        raise ValueError("at least one number is taken")
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(SEQUENCES)
-        .values(series=series, year=year, last=1)
+        .values(series=series, year=year, last=count)
         .on_conflict_do_update(
-            index_elements=[SEQUENCES.c.series, SEQUENCES.c.year], set_={"last": SEQUENCES.c.last + 1}
+            index_elements=[SEQUENCES.c.series, SEQUENCES.c.year], set_={"last": SEQUENCES.c.last + count}
         )
         .returning(SEQUENCES.c.last)
     )

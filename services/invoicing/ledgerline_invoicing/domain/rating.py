@@ -35,6 +35,10 @@ from ledgerline_shared.contracts.events import CallKind
 COST_QUANTUM = Decimal("0.0001")
 SECONDS_PER_MINUTE = 60
 _SEPARATORS = re.compile(r"[\s\-.()]")
+# Constants of the per-record path (a million records a minute: no Decimal built per call for them).
+_ZERO = Decimal("0")
+_ONE = Decimal(1)
+_VOICE_COSTS_KEPT = 10_000  # per rule: "1/1" increments give one entry per second of duration
 
 
 class CallLike(Protocol):
@@ -98,8 +102,12 @@ class RateRule:
     unit_price: Decimal
     connection_fee: Decimal = Decimal("0")
     increment: Increment = Increment(60, 60)
+    # Cost of a call by billable seconds: a plan's voice calls share a few billable durations
+    # (whole minutes under "60/60"), and the Decimal arithmetic is most of rating's time.
+    _voice_costs: dict[int, Decimal] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_voice_costs", {})
         if not re.fullmatch(r"\d{0,20}", self.prefix):
             raise InvalidRatePlan(
                 "prefix", f"a prefix is digits only (country code, no '+'), got {self.prefix!r}"
@@ -111,6 +119,17 @@ class RateRule:
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
                 raise InvalidRatePlan(name, f"must be a Decimal >= 0, got {value!r}")
+
+    def voice_cost(self, billable_s: int) -> Decimal:
+        """billable_s / 60 x unit price, plus the connection fee when the call lasted, to 4 decimals."""
+        cost = self._voice_costs.get(billable_s)
+        if cost is None:
+            fee = self.connection_fee if billable_s > 0 else _ZERO
+            exact = Decimal(billable_s) * self.unit_price / SECONDS_PER_MINUTE + fee
+            cost = exact.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+            if len(self._voice_costs) < _VOICE_COSTS_KEPT:
+                self._voice_costs[billable_s] = cost
+        return cost
 
 
 @dataclass(frozen=True)
@@ -149,7 +168,7 @@ class RatePlan:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per call record: no __dict__ to build
 class RatedCall:
     cdr_id: str
     kind: CallKind
@@ -170,7 +189,7 @@ class RatedCall:
         return self.units
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per call record: no __dict__ to build
 class Unratable:
     cdr_id: str
     reason: str
@@ -178,7 +197,8 @@ class Unratable:
 
 def normalise_callee(callee: str) -> str:
     """'+33 6 12-34' -> '3361234'; '0033...' -> '33...'; national '06...' unchanged."""
-    number = _SEPARATORS.sub("", callee)
+    # Most callees are '+' and digits: no separator to drop, no regex to run.
+    number = callee if callee.lstrip("+").isdecimal() else _SEPARATORS.sub("", callee)
     if number.startswith("+"):
         return number[1:]
     if number.startswith("00"):
@@ -190,12 +210,15 @@ def rate_call(plan: RatePlan | None, record: CallLike) -> RatedCall | Unratable:
     """Price one record, or say why it cannot be priced (the record is kept either way)."""
     if plan is None:
         return Unratable(record.cdr_id, "no rate plan for account")
-    try:
-        kind = CallKind(record.kind)
-    except ValueError:
-        return Unratable(record.cdr_id, f"unknown kind {record.kind!r}")
+    kind = record.kind
+    if not isinstance(kind, CallKind):
+        try:
+            kind = CallKind(kind)
+        except ValueError:
+            return Unratable(record.cdr_id, f"unknown kind {record.kind!r}")
     callee = normalise_callee(record.callee or "")
-    if not re.fullmatch(r"\d*", callee):
+    # isdecimal() is exactly regex \d on str (Unicode category Nd), without the regex machinery.
+    if callee and not callee.isdecimal():
         if kind is not CallKind.DATA:
             return Unratable(record.cdr_id, f"malformed callee {record.callee!r}")
         callee = ""  # an access point name ('internet'): only a catch-all data rule applies
@@ -225,8 +248,8 @@ def _rate_voice(rule: RateRule, record: CallLike) -> RatedCall | Unratable:
     if record.duration_s < 0:
         return Unratable(record.cdr_id, "negative duration")
     billable = rule.increment.billable_seconds(record.duration_s)
-    fee = rule.connection_fee if record.duration_s > 0 else Decimal("0")
-    cost = Decimal(billable) * rule.unit_price / SECONDS_PER_MINUTE + fee
+    # A call that lasted has at least one billable second: the fee goes with billable_s > 0.
+    fee = rule.connection_fee if record.duration_s > 0 else _ZERO
     return RatedCall(
         cdr_id=record.cdr_id,
         kind=CallKind.VOICE,
@@ -235,9 +258,9 @@ def _rate_voice(rule: RateRule, record: CallLike) -> RatedCall | Unratable:
         unit_price=rule.unit_price,
         duration_s=record.duration_s,
         billable_s=billable,
-        units=Decimal("0"),
+        units=_ZERO,
         connection_fee=fee,
-        cost=cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
+        cost=rule.voice_cost(billable),
     )
 
 
@@ -246,7 +269,7 @@ def _rate_units(rule: RateRule, kind: CallKind, record: CallLike) -> RatedCall |
     if units is None:
         if kind is CallKind.DATA:
             return Unratable(record.cdr_id, "missing units")
-        units = Decimal(1)  # one SMS record is one message unless it says otherwise
+        units = _ONE  # one SMS record is one message unless it says otherwise
     if not isinstance(units, Decimal):
         units = Decimal(units)
     if not units.is_finite() or units < 0:
@@ -262,6 +285,6 @@ def _rate_units(rule: RateRule, kind: CallKind, record: CallLike) -> RatedCall |
         duration_s=0,
         billable_s=0,
         units=units,
-        connection_fee=Decimal("0"),
+        connection_fee=_ZERO,
         cost=(units * rule.unit_price).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
     )

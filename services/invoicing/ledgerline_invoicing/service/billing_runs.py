@@ -1,7 +1,8 @@
 """Billing runs (spec section 5): preview (the guide's pre-production) and production.
 
-A run is a job: queued, running, completed (or failed as a whole). Each client is billed in its own
-transaction, so one failing client is reported and the others go on. Production is idempotent per
+A run is a job: queued, running, completed (or failed as a whole). Clients are billed by chunks, one
+transaction per chunk and a savepoint per client, so one failing client is rolled back alone (its
+number given back), reported, and the others go on. Production is idempotent per
 client and period: an invoice already issued for them is skipped (and a unique index on
 (client, period) for invoices makes a concurrent second run fail for that client rather than bill
 twice).
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +27,7 @@ from ledgerline_invoicing.adapters.orm import (
     BillingRunRow,
     CallRecordRow,
     ClientRow,
+    ContactRow,
     DocumentRow,
     OneTimeItemRow,
     SubscriptionRow,
@@ -40,8 +44,8 @@ from ledgerline_invoicing.domain.billing import (
 from ledgerline_invoicing.domain.consumption import UsageTaxation
 from ledgerline_invoicing.domain.period import BillingPeriod
 from ledgerline_invoicing.domain.rating import CallKind, RatedCall
-from ledgerline_invoicing.service.issuing import issue_document
-from ledgerline_shared.contracts.document import DocumentType
+from ledgerline_invoicing.service.issuing import issue_run_document, issue_run_documents, run_document
+from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
 from ledgerline_shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -135,8 +139,97 @@ async def create_run(
     return run
 
 
+# Clients billed in one transaction. A chunk's data is read in a few queries, and its clients are
+# issued one savepoint each; the transaction holds the numbering row lock from its first number to
+# its commit, so a chunk must stay short enough for other issuers (a credit note) not to wait long.
+CLIENTS_PER_CHUNK = 200
+
+
+@dataclass
+class _Folder:
+    """What billing reads of one client, read for a whole chunk of clients at once."""
+
+    client: ClientRow
+    recipients: list[Recipient] = field(default_factory=list)
+    subscriptions: list[Any] = field(default_factory=list)  # rows: subscription columns + article_code
+    items: list[Any] = field(default_factory=list)  # rows: active one-time items
+    calls: list[Any] = field(default_factory=list)  # rows of _CALL_COLUMNS, by started_at then id
+    billed_by: str | None = None  # the invoice already issued for the period (production)
+
+
+async def _read_folders(
+    session: AsyncSession, client_ids: Sequence[str], period_text: str, production: bool
+) -> tuple[dict[str, _Folder], dict[str, ArticleRow]]:
+    """The folders of a chunk of clients in six queries, whatever the chunk's size (and the
+    articles they use): a query per client and kind of data was most of a run's time."""
+    clients = (await session.scalars(select(ClientRow).where(ClientRow.id.in_(client_ids)))).all()
+    folders = {c.id: _Folder(c) for c in clients}
+    if not folders:
+        return folders, {}
+    ids = list(folders)
+    if production:
+        for client_id, number in await session.execute(
+            select(DocumentRow.client_id, DocumentRow.number).where(
+                DocumentRow.client_id.in_(ids),
+                DocumentRow.period == period_text,
+                DocumentRow.type == "invoice",
+            )
+        ):
+            folders[client_id].billed_by = number
+    for client_id, name, email in await session.execute(
+        select(ContactRow.client_id, ContactRow.name, ContactRow.email)
+        .where(ContactRow.client_id.in_(ids), ContactRow.invoice_recipient.is_(True))
+        .order_by(ContactRow.name, ContactRow.id)
+    ):
+        folders[client_id].recipients.append(Recipient(name=name, email=email))
+    for sub in await session.execute(
+        select(SubscriptionRow.__table__)
+        .where(SubscriptionRow.client_id.in_(ids))
+        .order_by(SubscriptionRow.start_date, SubscriptionRow.id)
+    ):
+        folders[sub.client_id].subscriptions.append(sub)
+    for item in await session.execute(
+        select(OneTimeItemRow.__table__)
+        .where(OneTimeItemRow.client_id.in_(ids), OneTimeItemRow.active.is_(True))
+        .order_by(OneTimeItemRow.created_at, OneTimeItemRow.id)
+    ):
+        folders[item.client_id].items.append(item)
+    codes = {s.article_code for f in folders.values() for s in f.subscriptions}
+    codes |= {i.article_code for f in folders.values() for i in f.items}
+    articles = {
+        a.code: a for a in (await session.scalars(select(ArticleRow).where(ArticleRow.code.in_(codes)))).all()
+    }
+    # By account and period: the (account, period) index finds the clients' records of the month,
+    # including those received before the client existed (kept unrated, reported by the run).
+    by_code = {f.client.code: f for f in folders.values()}
+    for call in await session.execute(
+        select(CallRecordRow.account, *_CALL_COLUMNS)
+        .where(
+            CallRecordRow.account.in_(list(by_code)),
+            CallRecordRow.period == period_text,
+            CallRecordRow.invoice_number.is_(None),
+        )
+        .order_by(CallRecordRow.account, CallRecordRow.started_at, CallRecordRow.id)
+    ):
+        by_code[call.account].calls.append(call)
+    return folders, articles
+
+
+@dataclass
+class _ReadyInvoice:
+    """A client's invoice or preview, built and checked, waiting for its number."""
+
+    client: ClientRow
+    document: Document
+    billed_item_ids: list[str]
+    consumed_item_ids: list[str]
+    billed_call_ids: list[int]
+    unrated: list[dict[str, str]]
+    every_cycle_credits: list[dict[str, str]]  # the invoice number is added once known
+
+
 class BillingRunner:
-    """Executes queued runs in the service process, a few clients at a time."""
+    """Executes queued runs in the service process, a few chunks of clients at a time."""
 
     def __init__(self, runtime: ServiceRuntime, settings: InvoicingSettings) -> None:
         self.runtime = runtime
@@ -192,31 +285,32 @@ class BillingRunner:
             semaphore = asyncio.Semaphore(max(1, self.settings.billing_workers))
             lock = asyncio.Lock()
 
-            async def one(client_id: str) -> None:
+            async def one(chunk: list[str]) -> None:
                 nonlocal done
                 async with semaphore:
-                    try:
-                        outcome = await self.bill_client(client_id, period, mode, run_id)
-                    except Exception as exc:  # reported, and the other clients go on
-                        log.warning("client billing failed", client_id=client_id, error=str(exc))
-                        outcome = {"error": f"{type(exc).__name__}: {exc}"}
+                    outcomes = await self.bill_chunk(chunk, period, mode, run_id)
                 async with lock:
-                    done += 1
-                    if "document" in outcome:
-                        documents.append(outcome["document"])
-                    if "error" in outcome:
-                        errors.append({"client_id": client_id, "error": outcome["error"]})
-                    if "skipped" in outcome:
-                        skipped.append({"client_id": client_id, "reason": outcome["skipped"]})
-                    unrated.extend(outcome.get("unrated", []))
-                    every_cycle_credits.extend(outcome.get("every_cycle_credits", []))
-                    if done % 50 == 0 or done == len(client_ids):
-                        async with sessions() as session, session.begin():
-                            await session.execute(
-                                update(BillingRunRow).where(BillingRunRow.id == run_id).values(done=done)
-                            )
+                    for client_id in chunk:
+                        outcome = outcomes[client_id]
+                        if "document" in outcome:
+                            documents.append(outcome["document"])
+                        if "error" in outcome:
+                            errors.append({"client_id": client_id, "error": outcome["error"]})
+                        if "skipped" in outcome:
+                            skipped.append({"client_id": client_id, "reason": outcome["skipped"]})
+                        unrated.extend(outcome.get("unrated", []))
+                        every_cycle_credits.extend(outcome.get("every_cycle_credits", []))
+                    done += len(chunk)
+                    async with sessions() as session, session.begin():
+                        await session.execute(
+                            update(BillingRunRow).where(BillingRunRow.id == run_id).values(done=done)
+                        )
 
-            await asyncio.gather(*(one(c) for c in client_ids))
+            chunks = [
+                client_ids[start : start + CLIENTS_PER_CHUNK]
+                for start in range(0, len(client_ids), CLIENTS_PER_CHUNK)
+            ]
+            await asyncio.gather(*(one(chunk) for chunk in chunks))
             self._taxation.pop(run_id, None)
             async with sessions() as session, session.begin():
                 await session.execute(
@@ -249,101 +343,227 @@ class BillingRunner:
                     )
                 )
 
-    async def bill_client(self, client_id: str, period_text: str, mode: str, run_id: str) -> dict[str, Any]:
+    async def bill_client(
+        self, client_id: str, period_text: str, mode: str, run_id: str | None
+    ) -> dict[str, Any]:
+        """One client in its own transaction."""
+        return (await self.bill_chunk([client_id], period_text, mode, run_id))[client_id]
+
+    async def bill_chunk(
+        self, client_ids: Sequence[str], period_text: str, mode: str, run_id: str | None
+    ) -> dict[str, dict[str, Any]]:
+        """Bill a chunk of clients in one transaction, each under its own savepoint: a client that
+        fails is rolled back alone (its number given back), reported, and the others go on.
+
+        Every invoice is built first, then numbered and stored: the numbering row lock, held from
+        the first number to the commit, covers only the writes, and the next chunk is read and
+        built meanwhile. Returns each client's outcome: {"document"} or {"skipped"} or {"error"},
+        with "unrated" records and "every_cycle_credits" to report.
+        """
         period = BillingPeriod.parse(period_text)
         production = mode == "production"
+        outcomes: dict[str, dict[str, Any]] = {}
         try:
             async with self.runtime.sessions() as session, session.begin():
-                return await self._bill_client(session, client_id, period, period_text, production, run_id)
-        except IntegrityError:
-            # Another run issued this client's invoice for the period between our check and insert.
-            return {"skipped": "already billed for this period"}
+                folders, articles = await _read_folders(session, client_ids, period_text, production)
+                taxation = None
+                if any(f.calls for f in folders.values()):
+                    taxation = await self._taxation_of(session, run_id)
+                ready: list[_ReadyInvoice] = []
+                for client_id in client_ids:
+                    folder = folders.get(client_id)
+                    if folder is None:
+                        outcomes[client_id] = {"error": "unknown client"}
+                        continue
+                    try:
+                        built = self._build(
+                            folder, articles, period, period_text, production, taxation, run_id
+                        )
+                    except Exception as exc:  # reported, and the other clients go on
+                        log.warning("client billing failed", client_id=client_id, error=str(exc))
+                        outcomes[client_id] = {"error": f"{type(exc).__name__}: {exc}"}
+                        continue
+                    if isinstance(built, _ReadyInvoice):
+                        ready.append(built)
+                    else:
+                        outcomes[client_id] = built
+                outcomes.update(await self._issue_chunk(session, ready, period_text, run_id))
+        except Exception as exc:  # the chunk's transaction itself failed: none of it is billed
+            log.warning("chunk billing failed", clients=len(client_ids), error=str(exc))
+            return {c: {"error": f"{type(exc).__name__}: {exc}"} for c in client_ids}
+        return outcomes
 
-    async def _bill_client(
+    async def _issue_chunk(
+        self, session: AsyncSession, ready: list[_ReadyInvoice], period_text: str, run_id: str | None
+    ) -> dict[str, dict[str, Any]]:
+        """Issue the chunk's built invoices together under one savepoint (a block of numbers, a few
+        statements); should anything fail, that savepoint gives everything back, numbers included,
+        and each invoice is issued alone under its own savepoint, so only the failing ones are
+        left out."""
+        try:
+            async with session.begin_nested():
+                return await self._issue_together(session, ready, period_text, run_id)
+        except Exception as exc:
+            log.info(
+                "chunk issued one invoice at a time",
+                clients=len(ready),
+                error=f"{type(exc).__name__}: {exc}"[:300],
+            )
+        outcomes: dict[str, dict[str, Any]] = {}
+        for invoice in ready:
+            client_id = invoice.client.id
+            try:
+                async with session.begin_nested():
+                    outcomes[client_id] = await self._issue(session, invoice, period_text, run_id)
+            except IntegrityError as exc:
+                billed_by = await session.scalar(
+                    select(DocumentRow.number).where(
+                        DocumentRow.client_id == client_id,
+                        DocumentRow.period == period_text,
+                        DocumentRow.type == "invoice",
+                    )
+                )
+                if billed_by and invoice.document.type is DocumentType.INVOICE:
+                    # Another run issued this client's invoice between our check and insert.
+                    outcomes[client_id] = {"skipped": "already billed for this period"}
+                else:  # refused for another reason: an error to report
+                    log.warning("client billing failed", client_id=client_id, error=str(exc))
+                    outcomes[client_id] = {"error": f"{type(exc).__name__}: {exc}"}
+            except Exception as exc:  # rolled back alone, reported; the others go on
+                log.warning("client billing failed", client_id=client_id, error=str(exc))
+                outcomes[client_id] = {"error": f"{type(exc).__name__}: {exc}"}
+        return outcomes
+
+    async def _issue_together(
+        self, session: AsyncSession, ready: list[_ReadyInvoice], period_text: str, run_id: str | None
+    ) -> dict[str, dict[str, Any]]:
+        if not ready:
+            return {}
+        production = ready[0].document.type is DocumentType.INVOICE
+        if not production:
+            # Re-running a preview replaces the clients' previews of the period.
+            await session.execute(
+                delete(DocumentRow).where(
+                    DocumentRow.client_id.in_([r.client.id for r in ready]),
+                    DocumentRow.period == period_text,
+                    DocumentRow.type == "preview",
+                )
+            )
+        documents = await issue_run_documents(
+            session, self.runtime, self.settings, [(r.client, r.document) for r in ready], run_id
+        )
+        if production:
+            numbers = [d.number or "" for d in documents]
+            # ORM bulk UPDATE by primary key: each item gets its own invoice's number.
+            billed_items = [
+                {"id": item_id, "billed_by": number}
+                for invoice, number in zip(ready, numbers, strict=True)
+                for item_id in invoice.billed_item_ids
+            ]
+            if billed_items:
+                await session.execute(update(OneTimeItemRow), billed_items)
+            consumed = [item_id for invoice in ready for item_id in invoice.consumed_item_ids]
+            for start in range(0, len(consumed), 1000):
+                await session.execute(
+                    update(OneTimeItemRow)
+                    .where(OneTimeItemRow.id.in_(consumed[start : start + 1000]))
+                    .values(active=False)
+                )
+            await _attach_calls(
+                session, [(invoice.billed_call_ids, n) for invoice, n in zip(ready, numbers, strict=True)]
+            )
+        return {
+            invoice.client.id: _issued(invoice, document)
+            for invoice, document in zip(ready, documents, strict=True)
+        }
+
+    async def _taxation_of(self, session: AsyncSession, run_id: str | None) -> UsageTaxation:
+        taxation = self._taxation.get(run_id) if run_id else None
+        if taxation is None:
+            taxation = await usage_taxation(session)
+            if run_id:
+                self._taxation[run_id] = taxation
+        return taxation
+
+    def _build(
         self,
-        session: AsyncSession,
-        client_id: str,
+        folder: _Folder,
+        articles: dict[str, ArticleRow],
         period: BillingPeriod,
         period_text: str,
         production: bool,
-        run_id: str,
-    ) -> dict[str, Any]:
-        client = await session.get(ClientRow, client_id)
-        if client is None:
-            return {"error": "unknown client"}
-        if production:
-            existing = await session.scalar(
-                select(DocumentRow.number).where(
-                    DocumentRow.client_id == client_id,
-                    DocumentRow.period == period_text,
-                    DocumentRow.type == "invoice",
-                )
-            )
-            if existing:
-                return {"skipped": f"already billed by {existing}"}
+        taxation: UsageTaxation | None,
+        run_id: str | None,
+    ) -> _ReadyInvoice | dict[str, Any]:
+        """The client's invoice (or preview) built and checked, not numbered; or why none."""
+        client = folder.client
+        if production and folder.billed_by:
+            return {"skipped": f"already billed by {folder.billed_by}"}
         subscriptions = [
             Subscription(
                 id=s.id,
-                article=_article(a),
+                article=_article(articles[s.article_code]),
                 quantity=Decimal(s.quantity),
                 start_date=s.start_date,
                 end_date=s.end_date,
                 unit_price=Decimal(s.unit_price) if s.unit_price is not None else None,
             )
-            for s, a in (
-                await session.execute(
-                    select(SubscriptionRow, ArticleRow)
-                    .join(ArticleRow, ArticleRow.code == SubscriptionRow.article_code)
-                    .where(SubscriptionRow.client_id == client_id)
-                    .order_by(SubscriptionRow.start_date, SubscriptionRow.id)
-                )
-            ).all()
+            for s in folder.subscriptions
         ]
-        item_rows = (
-            await session.execute(
-                select(OneTimeItemRow, ArticleRow)
-                .join(ArticleRow, ArticleRow.code == OneTimeItemRow.article_code)
-                .where(OneTimeItemRow.client_id == client_id, OneTimeItemRow.active.is_(True))
-                .order_by(OneTimeItemRow.created_at, OneTimeItemRow.id)
-            )
-        ).all()
         items = [
             OneTimeItem(
                 id=i.id,
-                article=_article(a),
+                article=_article(articles[i.article_code]),
                 quantity=Decimal(i.quantity),
                 unit_price=Decimal(i.unit_price) if i.unit_price is not None else None,
                 label=i.label,
                 repeat=Repeat(i.repeat),
                 active=i.active,
             )
-            for i, a in item_rows
+            for i in folder.items
         ]
-        # By account and period: the (account, period) index finds the client's records of the month,
-        # including those received before the client existed (kept unrated, reported here).
-        call_query = select(*_CALL_COLUMNS).where(
-            CallRecordRow.account == client.code,
-            CallRecordRow.period == period_text,
-            CallRecordRow.invoice_number.is_(None),
-        )
-        calls = (await session.execute(call_query.order_by(CallRecordRow.started_at, CallRecordRow.id))).all()
+        calls = folder.calls
         rated = [_rated(c) for c in calls if c.unratable_reason is None]
         unrated = [
-            {"client_id": client_id, "cdr_id": c.cdr_id, "reason": c.unratable_reason or ""}
+            {"client_id": client.id, "cdr_id": c.cdr_id, "reason": c.unratable_reason or ""}
             for c in calls
             if c.unratable_reason is not None
         ]
-        taxation = None
-        if rated:
-            taxation = self._taxation.get(run_id) if run_id else None
-            if taxation is None:
-                taxation = await usage_taxation(session)
-                if run_id:
-                    self._taxation[run_id] = taxation
         draft = build_invoice(period, subscriptions, items, rated, taxation)
         if draft.is_empty:
             return {"skipped": "nothing to bill", "unrated": unrated}
-        kind = DocumentType.INVOICE if production else DocumentType.PREVIEW
+        document = run_document(
+            self.settings,
+            kind=DocumentType.INVOICE if production else DocumentType.PREVIEW,
+            client=client,
+            recipients=folder.recipients,
+            lines=draft.lines,
+            issue_date=dt.date.today() if production else period.last_day,
+            period=period_text,
+            consumption=draft.consumption,
+            run_id=run_id,
+        )
+        wanted = set(draft.rated_cdr_ids)
+        return _ReadyInvoice(
+            client=client,
+            document=document,
+            billed_item_ids=list(draft.billed_item_ids),
+            consumed_item_ids=list(draft.consumed_item_ids),
+            billed_call_ids=[c.id for c in calls if c.cdr_id in wanted],
+            unrated=unrated,
+            every_cycle_credits=[
+                {"client_id": client.id, "item_id": i.id, "label": i.label or articles[i.article_code].label}
+                for i in folder.items
+                if articles[i.article_code].kind == "credit_note" and i.repeat == "every_cycle"
+            ],
+        )
+
+    async def _issue(
+        self, session: AsyncSession, invoice: _ReadyInvoice, period_text: str, run_id: str | None
+    ) -> dict[str, Any]:
+        """Number, store and publish one built invoice; attach what it bills (production)."""
+        client_id = invoice.client.id
+        production = invoice.document.type is DocumentType.INVOICE
         if not production:
             # Re-running a preview replaces the client's previews of the period.
             await session.execute(
@@ -353,48 +573,60 @@ class BillingRunner:
                     DocumentRow.type == "preview",
                 )
             )
-        row, _document = await issue_document(
-            session,
-            self.runtime,
-            self.settings,
-            kind=kind,
-            client=client,
-            lines=draft.lines,
-            issue_date=dt.date.today() if production else period.last_day,
-            period=period_text,
-            consumption=draft.consumption,
-            run_id=run_id,
+        document = await issue_run_document(
+            session, self.runtime, self.settings, invoice.client, invoice.document, run_id
         )
-        credits = [
-            {
-                "client_id": client_id,
-                "item_id": i.id,
-                "label": i.label or a.label,
-                "invoice": row.number or "",
-            }
-            for i, a in item_rows
-            if a.kind == "credit_note" and i.repeat == "every_cycle"
-        ]
+        number = document.number
         if production:
-            number = row.number
-            consumed = set(draft.consumed_item_ids)
-            for item, _article_row in item_rows:
-                if item.id in draft.billed_item_ids:
-                    item.billed_by = number
-                    if item.id in consumed:
-                        item.active = False  # repeat: once — never billed twice by oversight
-            # Exactly the records billed (a record arriving meanwhile waits for the next cycle);
-            # in chunks, as SQLite limits the parameters of one statement.
-            wanted = set(draft.rated_cdr_ids)
-            billed = [c.id for c in calls if c.cdr_id in wanted]
-            for start in range(0, len(billed), 1000):
+            if invoice.billed_item_ids:
                 await session.execute(
-                    update(CallRecordRow)
-                    .where(CallRecordRow.id.in_(billed[start : start + 1000]))
-                    .values(invoice_number=number)
+                    update(OneTimeItemRow)
+                    .where(OneTimeItemRow.id.in_(invoice.billed_item_ids))
+                    .values(billed_by=number)
                 )
-        return {
-            "document": row.number or row.id,
-            "unrated": unrated,
-            "every_cycle_credits": credits if production else [],
-        }
+            if invoice.consumed_item_ids:
+                # repeat: once — never billed twice by oversight
+                await session.execute(
+                    update(OneTimeItemRow)
+                    .where(OneTimeItemRow.id.in_(invoice.consumed_item_ids))
+                    .values(active=False)
+                )
+            await _attach_calls(session, [(invoice.billed_call_ids, number or "")])
+        return _issued(invoice, document)
+
+
+def _issued(invoice: _ReadyInvoice, document: Document) -> dict[str, Any]:
+    number = document.number
+    return {
+        "document": number or str(document.id),
+        "unrated": invoice.unrated,
+        "every_cycle_credits": [c | {"invoice": number or ""} for c in invoice.every_cycle_credits]
+        if number
+        else [],
+    }
+
+
+async def _attach_calls(session: AsyncSession, billed: list[tuple[list[int], str]]) -> None:
+    """Attach exactly the records billed to their invoice (a record arriving meanwhile waits for
+    the next cycle): on PostgreSQL one statement for all the invoices given, elsewhere one per
+    invoice and thousand records (SQLite limits the parameters of one statement)."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids = [call_id for call_ids, _number in billed for call_id in call_ids]
+        numbers = [number for call_ids, number in billed for _ in call_ids]
+        if ids:
+            await session.execute(
+                text(
+                    "UPDATE call_records SET invoice_number = billed.number"
+                    " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:numbers AS VARCHAR[])) AS billed(id, number)"
+                    " WHERE call_records.id = billed.id"
+                ),
+                {"ids": ids, "numbers": numbers},
+            )
+        return
+    for call_ids, number in billed:
+        for start in range(0, len(call_ids), 1000):
+            await session.execute(
+                update(CallRecordRow)
+                .where(CallRecordRow.id.in_(call_ids[start : start + 1000]))
+                .values(invoice_number=number)
+            )

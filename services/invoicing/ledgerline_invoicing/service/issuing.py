@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters.number_sequence import take_next_sequence
@@ -59,8 +60,20 @@ async def invoice_recipients(session: AsyncSession, client_id: str) -> list[Reci
     return [Recipient(name=c.name, email=c.email) for c in rows]
 
 
-async def buyer_snapshot(session: AsyncSession, client: ClientRow) -> Party:
-    """The client as it stands now: a regeneration uses the current address (user guide)."""
+async def buyer_snapshot(
+    session: AsyncSession, client: ClientRow, recipients: Sequence[Recipient] | None = None
+) -> Party:
+    """The client as it stands now: a regeneration uses the current address (user guide).
+
+    `recipients`: the client's invoice recipients when the caller already read them (a billing run
+    reads those of a whole chunk of clients in one query); read here otherwise.
+    """
+    if recipients is None:
+        recipients = await invoice_recipients(session, client.id)
+    return _buyer(client, recipients)
+
+
+def _buyer(client: ClientRow, recipients: Sequence[Recipient]) -> Party:
     return Party(
         name=client.name,
         address=Address(
@@ -74,7 +87,7 @@ async def buyer_snapshot(session: AsyncSession, client: ClientRow) -> Party:
         siren=client.siren,
         client_id=client.id,
         code=client.code,
-        recipients=await invoice_recipients(session, client.id),
+        recipients=list(recipients),
     )
 
 
@@ -95,14 +108,169 @@ async def issue_document(
     run_id: str | None = None,
 ) -> tuple[DocumentRow, Document]:
     """Build, number (except previews), store and publish one document."""
+    document = await _numbered_document(
+        session,
+        settings,
+        kind=kind,
+        client=client,
+        buyer=await buyer_snapshot(session, client),
+        lines=lines,
+        issue_date=issue_date,
+        period=period,
+        references=references,
+        consumption=consumption,
+        reason=reason,
+        requested_by=requested_by,
+        run_id=run_id,
+    )
+    row = DocumentRow(**_row_values(document, client, run_id))
+    session.add(row)
+    await session.flush()
+    await runtime.emit(session, EVENT_OF[kind], document.number or run_id or str(document.id), document)
+    return row, document
+
+
+def run_document(
+    settings: InvoicingSettings,
+    *,
+    kind: DocumentType,
+    client: ClientRow,
+    recipients: Sequence[Recipient],
+    lines: Sequence[DraftLine],
+    issue_date: dt.date,
+    period: str,
+    consumption: Sequence[ConsumptionLine],
+    run_id: str | None,
+) -> Document:
+    """A billing run's document before its number: built (and so checked) before the number is
+    taken, so the numbering row lock is not held while documents are built."""
+    return _document(
+        settings,
+        number=None,
+        kind=kind,
+        client=client,
+        buyer=_buyer(client, recipients),
+        lines=lines,
+        issue_date=issue_date,
+        period=period,
+        consumption=consumption,
+        run_id=run_id,
+    )
+
+
+async def issue_run_document(
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    settings: InvoicingSettings,
+    client: ClientRow,
+    document: Document,
+    run_id: str | None,
+) -> Document:
+    """Number (except previews), store and publish a document built by `run_document`: the same
+    row and event as `issue_document`, stored with one Core INSERT (a run issues thousands)."""
+    if document.type is not DocumentType.PREVIEW:
+        kind = document.type
+        seq = await take_next_sequence(session, prefix_of(settings, kind), document.issue_date.year)
+        document = document.model_copy(
+            update={"number": format_number(prefix_of(settings, kind), document.issue_date.year, seq)}
+        )
+    await session.execute(insert(DocumentRow).values(**_row_values(document, client, run_id)))
+    await runtime.emit(
+        session, EVENT_OF[document.type], document.number or run_id or str(document.id), document
+    )
+    return document
+
+
+async def issue_run_documents(
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    settings: InvoicingSettings,
+    batch: Sequence[tuple[ClientRow, Document]],
+    run_id: str | None,
+) -> list[Document]:
+    """As `issue_run_document` for a whole batch, all or nothing: one block of numbers, given in
+    the batch's order, and one multi-row INSERT. The caller runs it under a savepoint and, should
+    it fail, issues the documents one by one (so that only the failing one is left out).
+
+    The batch is of one kind and, numbered, of one issue year (one series and year: one block).
+    """
+    if not batch:
+        return []
+    kinds = {document.type for _, document in batch}
+    years = {document.issue_date.year for _, document in batch}
+    if len(kinds) != 1 or len(years) != 1:
+        raise ValueError("a batch of documents is of one kind and one issue year")
+    kind, year = kinds.pop(), years.pop()
+    if kind is not DocumentType.PREVIEW:
+        prefix = prefix_of(settings, kind)
+        first = await take_next_sequence(session, prefix, year, len(batch)) - len(batch) + 1
+        batch = [
+            (client, document.model_copy(update={"number": format_number(prefix, year, first + n)}))
+            for n, (client, document) in enumerate(batch)
+        ]
+    await session.execute(
+        insert(DocumentRow), [_row_values(document, client, run_id) for client, document in batch]
+    )
+    for _client, document in batch:
+        await runtime.emit(session, EVENT_OF[kind], document.number or run_id or str(document.id), document)
+    return [document for _, document in batch]
+
+
+async def _numbered_document(
+    session: AsyncSession,
+    settings: InvoicingSettings,
+    *,
+    kind: DocumentType,
+    client: ClientRow,
+    buyer: Party,
+    lines: Sequence[DraftLine],
+    issue_date: dt.date,
+    period: str | None,
+    references: Sequence[DocumentReference] = (),
+    consumption: Sequence[ConsumptionLine] = (),
+    reason: str | None = None,
+    requested_by: str | None = None,
+    run_id: str | None = None,
+) -> Document:
     number = None
     if kind is not DocumentType.PREVIEW:
         seq = await take_next_sequence(session, prefix_of(settings, kind), issue_date.year)
         number = format_number(prefix_of(settings, kind), issue_date.year, seq)
-    document_lines = to_document_lines(lines)
+    return _document(
+        settings,
+        number=number,
+        kind=kind,
+        client=client,
+        buyer=buyer,
+        lines=lines,
+        issue_date=issue_date,
+        period=period,
+        references=references,
+        consumption=consumption,
+        reason=reason,
+        requested_by=requested_by,
+        run_id=run_id,
+    )
+
+
+def _document(
+    settings: InvoicingSettings,
+    *,
+    number: str | None,
+    kind: DocumentType,
+    client: ClientRow,
+    buyer: Party,
+    lines: Sequence[DraftLine],
+    issue_date: dt.date,
+    period: str | None,
+    references: Sequence[DocumentReference] = (),
+    consumption: Sequence[ConsumptionLine] = (),
+    reason: str | None = None,
+    requested_by: str | None = None,
+    run_id: str | None = None,
+) -> Document:
     breakdown = tax_breakdown(lines)
-    totals = document_totals(lines, breakdown)
-    document = Document(
+    return Document(
         id=uuid.uuid4(),
         number=number,
         type=kind,
@@ -112,10 +280,10 @@ async def issue_document(
         currency=client.currency,
         language=client.language,
         seller=settings.seller(),
-        buyer=await buyer_snapshot(session, client),
-        lines=document_lines,
+        buyer=buyer,
+        lines=to_document_lines(lines),
         tax_breakdown=breakdown,
-        totals=totals,
+        totals=document_totals(lines, breakdown),
         references=list(references),
         consumption=list(consumption),
         payment_terms_days=client.payment_terms_days,
@@ -123,32 +291,32 @@ async def issue_document(
         requested_by=requested_by,
         run_id=uuid.UUID(run_id) if run_id else None,
     )
-    row = DocumentRow(
-        id=str(document.id),
-        number=number,
-        type=kind.value,
-        status="preview" if kind is DocumentType.PREVIEW else "issued",
-        client_id=client.id,
-        client_code=client.code,
-        client_name=client.name,
-        period=period,
-        issue_date=issue_date,
-        month=issue_date.strftime("%Y-%m"),
-        due_date=document.due_date,
-        currency=client.currency,
-        net_total=totals.net_total,
-        tax_total=totals.tax_total,
-        gross_total=totals.gross_total,
-        original_number=references[0].number if references else None,
-        run_id=run_id,
-        body=document.model_dump_json(),
-        reason=reason,
-        requested_by=requested_by,
-    )
-    session.add(row)
-    await session.flush()
-    await runtime.emit(session, EVENT_OF[kind], number or run_id or str(document.id), document)
-    return row, document
+
+
+def _row_values(document: Document, client: ClientRow, run_id: str | None) -> dict[str, Any]:
+    """The documents row of a document issued by `issue_document` or `issue_run_document`."""
+    return {
+        "id": str(document.id),
+        "number": document.number,
+        "type": document.type.value,
+        "status": "preview" if document.type is DocumentType.PREVIEW else "issued",
+        "client_id": client.id,
+        "client_code": client.code,
+        "client_name": client.name,
+        "period": document.period,
+        "issue_date": document.issue_date,
+        "month": document.issue_date.strftime("%Y-%m"),
+        "due_date": document.due_date,
+        "currency": client.currency,
+        "net_total": document.totals.net_total,
+        "tax_total": document.totals.tax_total,
+        "gross_total": document.totals.gross_total,
+        "original_number": document.references[0].number if document.references else None,
+        "run_id": run_id,
+        "body": document.model_dump_json(),
+        "reason": document.reason,
+        "requested_by": document.requested_by,
+    }
 
 
 async def issue_built_document(
