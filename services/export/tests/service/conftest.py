@@ -13,16 +13,14 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from export_documents import make_document
 from pydantic import BaseModel
 from pypdf import PdfWriter
 from sqlalchemy import select
@@ -35,16 +33,10 @@ from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.contracts.document import (
     Address,
     Document,
-    DocumentLine,
-    DocumentReference,
     DocumentType,
     Party,
-    Recipient,
-    TaxSubtotal,
-    Totals,
 )
 from ledgerline_shared.contracts.events import DocumentRendered, FileRef, RenderedFiles
-from ledgerline_shared.contracts.money import round_cents
 from ledgerline_shared.document_store import FolderDocumentStore, sha256_hex
 from ledgerline_shared.testing import deliver, record_for
 from ledgerline_shared.topics import DOCUMENT_RENDERED
@@ -62,65 +54,6 @@ DEFAULT_LINES: list[Line] = [
     ("Forfait mobile 20 Go", "3", "19.99", "20.00", "706100"),
     ("Communications", "1", "12.3456", "20.00", "706200"),
 ]
-
-
-def make_document(
-    number: str,
-    kind: DocumentType = DocumentType.INVOICE,
-    issue_date: dt.date = dt.date(2026, 1, 31),
-    client_code: str = "C0001",
-    client_name: str = "Boulangerie Martin",
-    lines: list[Line] | None = None,
-    original: str | None = None,
-) -> Document:
-    doc_lines = []
-    by_rate: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for i, (label, qty, price, rate, account) in enumerate(lines or DEFAULT_LINES, start=1):
-        net = round_cents(Decimal(qty) * Decimal(price))
-        by_rate[Decimal(rate)] += net
-        doc_lines.append(
-            DocumentLine(
-                line_no=i,
-                label=label,
-                quantity=Decimal(qty),
-                unit_price=Decimal(price),
-                net_amount=net,
-                vat_rate=Decimal(rate),
-                accounting_account=account,
-            )
-        )
-    breakdown = [
-        TaxSubtotal(vat_rate=rate, taxable_amount=base, tax_amount=round_cents(base * rate / 100))
-        for rate, base in by_rate.items()
-    ]
-    net_total = sum((t.taxable_amount for t in breakdown), Decimal("0.00"))
-    tax_total = sum((t.tax_amount for t in breakdown), Decimal("0.00"))
-    return Document(
-        id=uuid.uuid4(),
-        number=number,
-        type=kind,
-        issue_date=issue_date,
-        due_date=issue_date + dt.timedelta(days=30),
-        period=issue_date.strftime("%Y-%m"),
-        seller=SELLER,
-        buyer=Party(
-            name=client_name,
-            address=Address(line1="12 avenue Foch", postcode="69006", city="Lyon", country="FR"),
-            client_id=f"id-{client_code}",
-            code=client_code,
-            recipients=[Recipient(name="Compta", email="compta@example.test")],
-        ),
-        lines=doc_lines,
-        tax_breakdown=breakdown,
-        totals=Totals(
-            net_total=net_total,
-            tax_total=tax_total,
-            gross_total=net_total + tax_total,
-            amount_due=net_total + tax_total,
-        ),
-        references=[DocumentReference(number=original, issue_date=issue_date)] if original else [],
-        reason="Erreur de facturation" if kind is DocumentType.CREDIT_NOTE else None,
-    )
 
 
 def january() -> list[Document]:
