@@ -200,13 +200,15 @@ async def _read_folders(
         a.code: a for a in (await session.scalars(select(ArticleRow).where(ArticleRow.code.in_(codes)))).all()
     }
     # By account and period: the (account, period) index finds the clients' records of the month,
-    # including those received before the client existed (kept unrated, reported by the run).
+    # including those received before the client existed (kept unrated, reported by the run), and
+    # any earlier month's record still unbilled: one that arrived after its month was invoiced is
+    # billed by the next cycle instead of never.
     by_code = {f.client.code: f for f in folders.values()}
     for call in await session.execute(
         select(CallRecordRow.account, *_CALL_COLUMNS)
         .where(
             CallRecordRow.account.in_(list(by_code)),
-            CallRecordRow.period == period_text,
+            CallRecordRow.period <= period_text,
             CallRecordRow.invoice_number.is_(None),
         )
         .order_by(CallRecordRow.account, CallRecordRow.started_at, CallRecordRow.id)

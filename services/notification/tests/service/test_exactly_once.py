@@ -77,8 +77,11 @@ async def test_an_smtp_outage_delays_every_email_and_each_arrives_exactly_once(
         failed = await service.outbox(INVOICE_DELIVERY_FAILED)
         after = await service.deliveries()
 
-    assert all(d.status == "pending" and d.attempts >= 2 for d in during)
-    assert all("at connect" in (d.error or "") for d in during)
+    # Every delivery was tried and is waiting for its retry (one may be mid-attempt at the snapshot);
+    # backoff retried at least some of them already (how many in 4 s depends on the machine's load).
+    assert all(d.status in ("pending", "sending") and d.attempts >= 1 for d in during)
+    assert any(d.attempts >= 2 for d in during)
+    assert all("at connect" in (d.error or "") for d in during if d.status == "pending")
     assert log["deliveries"][0]["status"] == "pending" and log["deliveries"][0]["next_attempt_at"]
     message_ids = [r.message()["Message-ID"] for r in server.handler.received]
     assert len(message_ids) == 6 and len(set(message_ids)) == 6
