@@ -107,7 +107,9 @@ async def eventually(check: Any, timeout: float = 60.0, interval: float = 0.3) -
     raise AssertionError(f"not reached in {timeout:.0f} s (last: {last!r})")
 
 
-async def read_topic(bootstrap: str, topic: str, key: str, timeout: float = 30.0) -> list[dict]:
+async def read_topic(
+    bootstrap: str, topic: str, key: str, timeout: float = 30.0, *, wait: bool = True
+) -> list[dict]:
     """Every message of `topic` with that key, read from the start up to the end; waits for one."""
 
     async def read_all() -> list[dict]:
@@ -140,6 +142,8 @@ async def read_topic(bootstrap: str, topic: str, key: str, timeout: float = 30.0
         finally:
             await consumer.stop()
 
+    if not wait:  # what is there now, possibly nothing
+        return await read_all()
     return await eventually(read_all, timeout, interval=0.5)
 
 

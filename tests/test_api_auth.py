@@ -66,7 +66,19 @@ async def test_every_api_route_requires_a_valid_token_and_role(service_app: tupl
         algorithm="HS256",
     )
     unsigned = jwt.encode({"sub": "alice", "roles": ["admin"], "exp": 4102444800}, None, algorithm="none")
+    other_issuer = jwt.encode(
+        {
+            "sub": "alice",
+            "roles": ["admin"],
+            "iss": "someone-else",
+            "exp": int((now + dt.timedelta(hours=1)).timestamp()),
+        },
+        SECRET,
+        algorithm="HS256",
+    )
     weak = mint_token(settings, sub="mallory", roles=["nobody"])
+    reader = mint_token(settings, sub="rita", roles=["readonly"])
+    portal = mint_token(settings, sub="paula", roles=["client:X1"])
     transport = httpx.ASGITransport(app=app)  # no lifespan: auth is decided before any database use
     async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
         for method, path in routes:
@@ -77,9 +89,19 @@ async def test_every_api_route_requires_a_valid_token_and_role(service_app: tupl
                 ("expired", {"Authorization": f"Bearer {expired}"}, 401),
                 ("wrongly signed", {"Authorization": f"Bearer {forged}"}, 401),
                 ("alg none", {"Authorization": f"Bearer {unsigned}"}, 401),
+                ("another issuer", {"Authorization": f"Bearer {other_issuer}"}, 401),
                 ("too weak", {"Authorization": f"Bearer {weak}"}, 403),
             ):
                 answer = await http.request(method, path, headers=headers, json={})
                 assert answer.status_code == expected, (
                     f"{method} {path} with {label}: {answer.status_code} {answer.text}"
                 )
+            # A reader or a client's portal user changes nothing (one's own SFTP login aside, for staff).
+            if method != "GET":
+                for label, token in (("readonly", reader), ("portal", portal)):
+                    if label == "readonly" and path.startswith("/api/v1/me/"):
+                        continue
+                    answer = await http.request(
+                        method, path, headers={"Authorization": f"Bearer {token}"}, json={}
+                    )
+                    assert answer.status_code == 403, f"{method} {path} as {label}: {answer.status_code}"

@@ -24,7 +24,7 @@ CLIENT_PREFIX = "client:"
 STAFF_ROLES = frozenset({ADMIN, BILLING, ACCOUNTING, READONLY})
 
 # What each kind of route accepts; admin is in every set.
-READ = frozenset({ADMIN, BILLING, ACCOUNTING, READONLY})
+READ = STAFF_ROLES
 WRITE = frozenset({ADMIN, BILLING})
 EXPORT = frozenset({ADMIN, ACCOUNTING, BILLING})
 
@@ -85,7 +85,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
             token,
             key,
             algorithms=[settings.jwt_algorithm],  # never trust the token's own `alg`
-            options={"require": ["sub", "exp"]},
+            issuer=settings.jwt_issuer,
+            options={"require": ["sub", "exp", "iss"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc

@@ -14,13 +14,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -363,19 +362,23 @@ class ServiceRuntime:
         )
 
     async def replay_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
-        """Send a dead letter back to its topic as it was (same ce_id: it was never applied)."""
+        """Send a dead letter back to its topic as it was (same ce_id: it was never applied).
+
+        Read, send, then mark: no database lock is held while Kafka answers.
+        """
         dl = self.tables.dead_letters
-        async with self.sessions() as session, session.begin():
+        async with self.read_sessions() as session:
             row = (await session.execute(select(dl).where(dl.c.id == dead_letter_id))).mappings().first()
-            if row is None:
-                raise HTTPException(404, detail=f"no dead letter {dead_letter_id}")
-            headers = [(k, v.encode()) for k, v in json.loads(row["headers"]).items()]
-            await self.kafka_producer().send_and_wait(
-                row["topic"],
-                value=row["payload"].encode(),
-                key=row["key"].encode() if row["key"] is not None else None,
-                headers=headers,
-            )
+        if row is None:
+            raise HTTPException(404, detail=f"no dead letter {dead_letter_id}")
+        headers = [(k, v.encode()) for k, v in json.loads(row["headers"]).items()]
+        await self.kafka_producer().send_and_wait(
+            row["topic"],
+            value=row["payload"].encode(),
+            key=row["key"].encode() if row["key"] is not None else None,
+            headers=headers,
+        )
+        async with self.sessions() as session, session.begin():
             await session.execute(
                 update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC))
             )
@@ -388,10 +391,4 @@ def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def data_path(settings: Settings, *parts: str) -> Path:
-    path = settings.data_dir.joinpath(*parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-__all__ = ["DashboardSection", "PlainTextResponse", "ServiceRuntime", "data_path", "serve"]
+__all__ = ["DashboardSection", "ServiceRuntime", "serve"]

@@ -59,10 +59,6 @@ class Settings(BaseSettings):
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{path}"
 
-    def port(self, service: str) -> int:
-        port: int = getattr(self, f"{service}_port")
-        return port
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import model_validator
+
+from ledgerline_invoicing.domain.numbering import Series, check_prefixes
 from ledgerline_shared.contracts.document import Address, Party
 from ledgerline_shared.settings import Settings
 
@@ -20,6 +23,19 @@ class InvoicingSettings(Settings):
     invoice_prefix: str = "F"
     credit_note_prefix: str = "AV"
     proforma_prefix: str = "PF"
+
+    @model_validator(mode="after")
+    def _distinct_prefixes(self) -> InvoicingSettings:
+        # The prefix keys the number sequence: two series sharing one would share a counter.
+        check_prefixes(
+            {
+                Series.INVOICE: self.invoice_prefix,
+                Series.CREDIT_NOTE: self.credit_note_prefix,
+                Series.PROFORMA: self.proforma_prefix,
+            }
+        )
+        return self
+
     billing_workers: int = 4  # clients billed concurrently within a run
 
     def seller(self) -> Party:

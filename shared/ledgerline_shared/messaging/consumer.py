@@ -228,6 +228,8 @@ class EventConsumer:
 
     async def _apply_once(self, inbound: Inbound[T], handler: Handler[T], consumer_name: str) -> bool:
         processed = self._tables.processed
+        # Callbacks of an attempt that rolled back must not run after a later attempt commits.
+        inbound.after_commit = []
         async with self._sessions() as session:
             async with session.begin():
                 seen = await session.scalar(

@@ -6,11 +6,11 @@ the importer as such rather than failing the whole export). Writes go through a 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledgerline_export.adapters.atomic_file import atomic_target
 from ledgerline_export.domain.accounting_format import AccountingFormat, accounting_chunks
 from ledgerline_export.domain.accounting_report import AccountingReport
 from ledgerline_export.domain.issued_document import IssuedDocument
@@ -40,18 +40,15 @@ def write_accounting_file(
     newline = fmt.newline
     batch: list[str] = []
     # A refusal mid-way (unbalanced entry, foreign currency...) must not leave a half file behind.
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        with tmp.open("w", encoding=fmt.encoding, errors="replace", newline="") as out:
-            for lines in accounting_chunks(documents, fmt, plan, report):
-                batch += lines
-                if len(batch) >= BATCH_LINES:
-                    out.write(newline.join(batch) + newline)
-                    batch.clear()
-            if batch:
+    with (
+        atomic_target(path) as tmp,
+        tmp.open("w", encoding=fmt.encoding, errors="replace", newline="") as out,
+    ):
+        for lines in accounting_chunks(documents, fmt, plan, report):
+            batch += lines
+            if len(batch) >= BATCH_LINES:
                 out.write(newline.join(batch) + newline)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                batch.clear()
+        if batch:
+            out.write(newline.join(batch) + newline)
     return AccountingExport(path, report)

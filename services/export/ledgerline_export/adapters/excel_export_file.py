@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from ledgerline_export.adapters.atomic_file import atomic_target
 from ledgerline_export.adapters.xlsx_sheet import StreamingSheet
 from ledgerline_export.domain.excel_export import ColumnTotals, ExcelLayout
 from ledgerline_export.domain.issued_document import IssuedDocument
@@ -28,7 +29,8 @@ def write_excel_export(
     amount_cols = layout.amount_columns
     totals = ColumnTotals(width=len(amount_cols))
     widths = [16, 12, 12, 12, 14, 32] + [13] * len(amount_cols) + [9, 18, 16]
-    with StreamingSheet(path, sheet_name) as sheet:
+    # A failure mid-way (the read model, the disk) must not leave a half workbook behind.
+    with atomic_target(path) as tmp, StreamingSheet(tmp, sheet_name) as sheet:
         sheet.header(header, widths)
         for doc in documents:
             row = layout.row(doc)

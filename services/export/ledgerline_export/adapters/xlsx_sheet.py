@@ -70,7 +70,10 @@ class StreamingSheet:
         r = self.next_row
         self.sheet.write_string(r, 0, label, self.bold)
         for col, total in sums.items():
+            if r == first_data_row:  # no data row: a SUM would refer to its own cell
+                self.sheet.write_number(r, col, float(total), self.money_bold)
+                continue
             top = xl_rowcol_to_cell(first_data_row, col)
-            bottom = xl_rowcol_to_cell(max(r - 1, first_data_row), col)
+            bottom = xl_rowcol_to_cell(r - 1, col)
             self.sheet.write_formula(r, col, f"=SUM({top}:{bottom})", self.money_bold, float(total))
         self.next_row += 1

@@ -213,23 +213,29 @@ class ExportJobs:
     # ---- running --------------------------------------------------------------------------------------
 
     def _selection(self, spec: JobSpec) -> Selection:
-        # Excel and accounting cover sales (invoices and credit notes): their totals are the period's
-        # revenue. The grouped PDF is every document of the range, proformas included.
+        # Excel covers sales (invoices and credit notes): its totals are the period's revenue. The
+        # grouped PDF is every document of the range; accounting reads proformas too, only to count
+        # them as excluded in its report.
         types = ALL_TYPES if spec.kind in ("grouped_pdf", "accounting") else ACCOUNTING_TYPES
         return Selection(types=types, date_from=spec.date_from, date_to=spec.date_to)
 
     async def _run(self, job_id: str) -> None:
         async with self._gate:
-            async with self._runtime.sessions() as session, session.begin():
-                row = await session.get(ExportJobRow, job_id)
-                if row is None or row.status not in ACTIVE:
-                    return
-                spec = JobSpec.of(row)
-                selection = self._selection(spec)
-                total = await count_documents(session, selection)
-                rates = await vat_rates(session, selection) if spec.kind == "excel" else []
-                row.status, row.done, row.total = "running", 0, total
-                row.started_at = dt.datetime.now(dt.UTC)
+            try:
+                async with self._runtime.sessions() as session, session.begin():
+                    row = await session.get(ExportJobRow, job_id)
+                    if row is None or row.status not in ACTIVE:
+                        return
+                    spec = JobSpec.of(row)
+                    selection = self._selection(spec)
+                    total = await count_documents(session, selection)
+                    rates = await vat_rates(session, selection) if spec.kind == "excel" else []
+                    row.status, row.done, row.total = "running", 0, total
+                    row.started_at = dt.datetime.now(dt.UTC)
+            except Exception as exc:  # a job never stays "queued" with nobody working on it
+                log.warning("export job could not start", export_id=job_id, error=str(exc))
+                await self._fail(job_id, f"{type(exc).__name__}: {exc}")
+                return
             progress = Progress(total=total)
             self._progress[job_id] = progress
             loop = asyncio.get_running_loop()

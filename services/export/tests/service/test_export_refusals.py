@@ -48,6 +48,7 @@ async def test_an_accounting_export_needs_an_address_to_send_its_report_to(expor
     token = jwt.encode(
         {
             "sub": "robot",
+            "iss": export.settings.jwt_issuer,
             "roles": ["accounting"],
             "email": "",
             "exp": int((now + dt.timedelta(hours=1)).timestamp()),

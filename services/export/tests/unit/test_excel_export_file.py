@@ -75,3 +75,24 @@ def test_excel_client_name_formula_is_neutralised(tmp_path: Path, month: list[Is
 def test_a_rate_missing_from_the_layout_is_refused(tmp_path: Path, month: list[IssuedDocument]) -> None:
     with pytest.raises(UnknownVatRate):
         write_excel_export(tmp_path / "bad.xlsx", month, ExcelLayout.for_rates([Decimal("20")]))
+
+
+def test_a_failure_midway_leaves_no_workbook_and_an_empty_range_no_circular_total(tmp_path) -> None:
+    import openpyxl
+
+    from ledgerline_export.adapters.excel_export_file import write_excel_export
+    from ledgerline_export.domain.excel_export import ExcelLayout
+
+    def failing_feed():
+        raise OSError("the read model went away")
+        yield  # pragma: no cover - makes this a generator
+
+    target = tmp_path / "broken.xlsx"
+    with pytest.raises(OSError):
+        write_excel_export(target, failing_feed(), ExcelLayout.for_rates([]))
+    assert list(tmp_path.iterdir()) == []  # neither the workbook nor its temporary file
+
+    empty = write_excel_export(tmp_path / "empty.xlsx", [], ExcelLayout.for_rates([]))
+    sheet = openpyxl.load_workbook(empty.path).active
+    totals = [c.value for c in sheet[2]]
+    assert totals[0] == "Total" and not any(isinstance(v, str) and v.startswith("=") for v in totals)

@@ -59,8 +59,8 @@ def test_dangerous_client_names_are_neutralised_in_csv_and_xlsx(
     ws = openpyxl.load_workbook(xlsx_path).active
     assert ws is not None
     xlsx_rows = list(ws.iter_rows(min_row=2, values_only=True))
-    for name, crow, xrow in zip(dangerous_names, csv_rows, xlsx_rows, strict=True):
+    for index, (name, crow, xrow) in enumerate(zip(dangerous_names, csv_rows, xlsx_rows, strict=True)):
         assert crow[4] == crow[5] == "'" + name  # client code and name
         # XLSX escapes a CR as "_x000D_" (ECMA-376), which Excel decodes and openpyxl leaves as is.
         assert [str(v).replace("_x000D_", "\r") for v in xrow[4:6]] == ["'" + name] * 2
-        assert ws.cell(row=2, column=6).data_type == "s"  # a string, never a formula
+        assert ws.cell(row=index + 2, column=6).data_type == "s"  # a string, never a formula

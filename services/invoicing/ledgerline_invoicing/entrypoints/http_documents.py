@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow, DocumentRow
+from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow, ClientRow, DocumentRow
 from ledgerline_invoicing.entrypoints import schemas
 from ledgerline_invoicing.entrypoints.deps import runtime_of, unit_of_work
 from ledgerline_invoicing.service import billing_runs, reading
@@ -246,13 +246,6 @@ async def invoice_consumption_csv(
 
 
 # -- actions --------------------------------------------------------------------------------------
-def _issued(row: DocumentRow) -> None:
-    if row.number is None:
-        from ledgerline_invoicing.domain.errors import DomainError
-
-        raise DomainError("number", "a preview is not an issued document")
-
-
 @router.post("/invoices/{number}/send", status_code=202)
 async def send_invoice(
     number: str,
@@ -260,16 +253,13 @@ async def send_invoice(
     principal: auth.Principal = Depends(auth.require(auth.WRITE)),
     session: AsyncSession = Depends(unit_of_work),
 ) -> dict[str, Any]:
-    row = await reading.get_document_row(session, number)
-    _issued(row)
+    row = await reading.get_issued_row(session, number)
     return await request_send(session, request, row, principal)
 
 
 async def request_send(
     session: AsyncSession, request: Request, row: DocumentRow, principal: auth.Principal
 ) -> dict[str, Any]:
-    from ledgerline_invoicing.adapters.orm import ClientRow
-
     client = await session.get(ClientRow, row.client_id)
     assert client is not None
     buyer = await buyer_snapshot(session, client)
@@ -297,10 +287,7 @@ async def regenerate_invoice(
     session: AsyncSession = Depends(unit_of_work),
 ) -> dict[str, Any]:
     """A new PDF version with the current branding and the client's current address."""
-    from ledgerline_invoicing.adapters.orm import ClientRow
-
-    row = await reading.get_document_row(session, number)
-    _issued(row)
+    row = await reading.get_issued_row(session, number)
     client = await session.get(ClientRow, row.client_id)
     assert client is not None
     document = Document.model_validate_json(row.body)

@@ -104,30 +104,30 @@ class ArticleIn(Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     label: str = Field(min_length=1, max_length=200)
     kind: ArticleKind
-    unit_price: Dec
-    vat_rate: Dec = Field(ge=0, le=100)
+    unit_price: Dec = Field(decimal_places=6)
+    vat_rate: Dec = Field(ge=0, le=100, decimal_places=2)
     accounting_account: str = Field(pattern=r"^\d{3,12}$")
 
 
 class ArticlePatch(Strict):
     label: str | None = Field(default=None, min_length=1, max_length=200)
-    unit_price: Dec | None = None
-    vat_rate: Dec | None = Field(default=None, ge=0, le=100)
+    unit_price: Dec | None = Field(default=None, decimal_places=6)
+    vat_rate: Dec | None = Field(default=None, ge=0, le=100, decimal_places=2)
     accounting_account: str | None = Field(default=None, pattern=r"^\d{3,12}$")
 
 
 class SubscriptionIn(Strict):
     article_code: str
-    quantity: Dec = Field(gt=0)
-    unit_price: Dec | None = None
+    quantity: Dec = Field(gt=0, decimal_places=4)
+    unit_price: Dec | None = Field(default=None, decimal_places=6)
     start_date: dt.date
     end_date: dt.date | None = None
 
 
 class OneTimeItemIn(Strict):
     article_code: str
-    quantity: Dec = Field(gt=0)
-    unit_price: Dec | None = None
+    quantity: Dec = Field(gt=0, decimal_places=4)
+    unit_price: Dec | None = Field(default=None, decimal_places=6)
     label: str | None = Field(default=None, max_length=200)
     repeat: Literal["once", "every_cycle"] = "once"
 
@@ -141,8 +141,8 @@ class RateRuleIn(Strict):
     prefix: str = Field(pattern=r"^\d{0,15}$")
     label: str = Field(min_length=1, max_length=200)
     kind: Literal["voice", "sms", "data"]
-    unit_price: Dec = Field(ge=0)
-    connection_fee: Dec = Field(default=Decimal("0"), ge=0)
+    unit_price: Dec = Field(ge=0, decimal_places=6)
+    connection_fee: Dec = Field(default=Decimal("0"), ge=0, decimal_places=4)
     increment: str = Field(default="60/60", pattern=r"^\d{1,4}/\d{1,4}$")
 
 
@@ -163,9 +163,9 @@ class ReasonIn(Strict):
 
 class CreditLineIn(Strict):
     label: str = Field(min_length=1, max_length=200)
-    quantity: Dec = Field(gt=0)
-    unit_price: Dec = Field(gt=0)
-    vat_rate: Dec = Field(ge=0, le=100)
+    quantity: Dec = Field(gt=0, decimal_places=4)
+    unit_price: Dec = Field(gt=0, decimal_places=6)
+    vat_rate: Dec = Field(ge=0, le=100, decimal_places=2)
     article_code: str | None = None
 
 
@@ -176,9 +176,9 @@ class PartialCreditIn(Strict):
 
 class ProformaLineIn(Strict):
     label: str = Field(min_length=1, max_length=200)
-    quantity: Dec = Field(gt=0)
-    unit_price: Dec  # may be negative: method B
-    vat_rate: Dec = Field(ge=0, le=100)
+    quantity: Dec = Field(gt=0, decimal_places=4)
+    unit_price: Dec = Field(decimal_places=6)  # may be negative: method B
+    vat_rate: Dec = Field(ge=0, le=100, decimal_places=2)
     article_code: str | None = None
 
 

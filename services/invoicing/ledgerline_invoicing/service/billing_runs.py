@@ -34,8 +34,6 @@ from ledgerline_invoicing.adapters.orm import (
 )
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.billing import (
-    Article,
-    ArticleKind,
     OneTimeItem,
     Repeat,
     Subscription,
@@ -44,24 +42,14 @@ from ledgerline_invoicing.domain.billing import (
 from ledgerline_invoicing.domain.consumption import UsageTaxation
 from ledgerline_invoicing.domain.period import BillingPeriod
 from ledgerline_invoicing.domain.rating import CallKind, RatedCall
-from ledgerline_invoicing.service.issuing import issue_run_document, issue_run_documents, run_document
+from ledgerline_invoicing.service.folder import domain_article
+from ledgerline_invoicing.service.issuing import issue_run_documents, run_document
 from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
 from ledgerline_shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_USAGE_TAXATION = UsageTaxation(vat_rate=Decimal("20.00"), accounting_account="706300")
-
-
-def _article(row: ArticleRow) -> Article:
-    return Article(
-        code=row.code,
-        label=row.label,
-        kind=ArticleKind(row.kind),
-        unit_price=Decimal(row.unit_price),
-        vat_rate=Decimal(row.vat_rate),
-        accounting_account=row.accounting_account,
-    )
 
 
 # Only what billing reads of a call record, as plain rows (no ORM objects: a run reads millions).
@@ -416,7 +404,7 @@ class BillingRunner:
             client_id = invoice.client.id
             try:
                 async with session.begin_nested():
-                    outcomes[client_id] = await self._issue(session, invoice, period_text, run_id)
+                    outcomes.update(await self._issue_together(session, [invoice], period_text, run_id))
             except IntegrityError as exc:
                 billed_by = await session.scalar(
                     select(DocumentRow.number).where(
@@ -504,7 +492,7 @@ class BillingRunner:
         subscriptions = [
             Subscription(
                 id=s.id,
-                article=_article(articles[s.article_code]),
+                article=domain_article(articles[s.article_code]),
                 quantity=Decimal(s.quantity),
                 start_date=s.start_date,
                 end_date=s.end_date,
@@ -515,7 +503,7 @@ class BillingRunner:
         items = [
             OneTimeItem(
                 id=i.id,
-                article=_article(articles[i.article_code]),
+                article=domain_article(articles[i.article_code]),
                 quantity=Decimal(i.quantity),
                 unit_price=Decimal(i.unit_price) if i.unit_price is not None else None,
                 label=i.label,
@@ -559,42 +547,6 @@ class BillingRunner:
                 if articles[i.article_code].kind == "credit_note" and i.repeat == "every_cycle"
             ],
         )
-
-    async def _issue(
-        self, session: AsyncSession, invoice: _ReadyInvoice, period_text: str, run_id: str | None
-    ) -> dict[str, Any]:
-        """Number, store and publish one built invoice; attach what it bills (production)."""
-        client_id = invoice.client.id
-        production = invoice.document.type is DocumentType.INVOICE
-        if not production:
-            # Re-running a preview replaces the client's previews of the period.
-            await session.execute(
-                delete(DocumentRow).where(
-                    DocumentRow.client_id == client_id,
-                    DocumentRow.period == period_text,
-                    DocumentRow.type == "preview",
-                )
-            )
-        document = await issue_run_document(
-            session, self.runtime, self.settings, invoice.client, invoice.document, run_id
-        )
-        number = document.number
-        if production:
-            if invoice.billed_item_ids:
-                await session.execute(
-                    update(OneTimeItemRow)
-                    .where(OneTimeItemRow.id.in_(invoice.billed_item_ids))
-                    .values(billed_by=number)
-                )
-            if invoice.consumed_item_ids:
-                # repeat: once — never billed twice by oversight
-                await session.execute(
-                    update(OneTimeItemRow)
-                    .where(OneTimeItemRow.id.in_(invoice.consumed_item_ids))
-                    .values(active=False)
-                )
-            await _attach_calls(session, [(invoice.billed_call_ids, number or "")])
-        return _issued(invoice, document)
 
 
 def _issued(invoice: _ReadyInvoice, document: Document) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ledgerline_invoicing.adapters.orm import (
     RatePlanRow,
     SubscriptionRow,
 )
+from ledgerline_invoicing.domain.billing import Article, ArticleKind, OneTimeItem, Repeat, Subscription
 from ledgerline_invoicing.domain.errors import DomainError, InvalidBillingItem
 from ledgerline_invoicing.domain.rating import Increment
 from ledgerline_invoicing.entrypoints import schemas
@@ -119,17 +120,23 @@ async def list_contacts(session: AsyncSession, client_id: str) -> list[ContactRo
     return list((await session.scalars(select(ContactRow).where(ContactRow.client_id == client_id))).all())
 
 
-def _check_price_sign(kind: str, unit_price: Decimal, field: str) -> None:
-    # Only a credit-note article may carry a negative amount (spec section 5, method C).
-    if unit_price < 0 and kind != "credit_note":
-        raise InvalidBillingItem(field, "a negative amount is allowed only for credit_note articles")
+def domain_article(row: ArticleRow) -> Article:
+    """The catalog row as the billing rules see it (its checks run on construction)."""
+    return Article(
+        code=row.code,
+        label=row.label,
+        kind=ArticleKind(row.kind),
+        unit_price=Decimal(row.unit_price),
+        vat_rate=Decimal(row.vat_rate),
+        accounting_account=row.accounting_account,
+    )
 
 
 async def create_article(session: AsyncSession, data: schemas.ArticleIn) -> ArticleRow:
     if await session.get(ArticleRow, data.code) is not None:
         raise Conflict("code", f"an article with code {data.code!r} exists")
-    _check_price_sign(data.kind, data.unit_price, "unit_price")
     article = ArticleRow(**data.model_dump())
+    domain_article(article)  # a negative price only for credit notes, a VAT rate of 2 decimals
     session.add(article)
     await session.flush()
     return article
@@ -138,10 +145,9 @@ async def create_article(session: AsyncSession, data: schemas.ArticleIn) -> Arti
 async def update_article(session: AsyncSession, code: str, patch: schemas.ArticlePatch) -> ArticleRow:
     article = await get_article(session, code, "code")
     changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
-    if "unit_price" in changes:
-        _check_price_sign(article.kind, changes["unit_price"], "unit_price")
     for name, value in changes.items():
         setattr(article, name, value)
+    domain_article(article)  # the changed article must still be a valid one; else nothing is kept
     await session.flush()
     return article
 
@@ -158,12 +164,13 @@ async def add_subscription(
 ) -> SubscriptionRow:
     await get_client(session, client_id)
     article = await get_article(session, data.article_code)
-    if article.kind != "recurring":
-        raise InvalidBillingItem("article_code", f"article {article.code!r} is {article.kind}, not recurring")
-    if data.end_date is not None and data.end_date < data.start_date:
-        raise InvalidBillingItem("end_date", "ends before it starts")
-    _check_price_sign(
-        article.kind, data.unit_price if data.unit_price is not None else article.unit_price, "unit_price"
+    Subscription(  # the billing rules: a recurring article, a positive quantity, dates in order
+        id="new",
+        article=domain_article(article),
+        quantity=data.quantity,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        unit_price=data.unit_price,
     )
     row = SubscriptionRow(client_id=client_id, **data.model_dump())
     session.add(row)
@@ -180,8 +187,14 @@ async def add_one_time_item(
         raise InvalidBillingItem(
             "article_code", f"article {article.code!r} is {article.kind}: not a one-time item"
         )
-    price = data.unit_price if data.unit_price is not None else article.unit_price
-    _check_price_sign(article.kind, price, "unit_price")
+    OneTimeItem(  # the billing rules: a negative amount only on a credit-note article
+        id="new",
+        article=domain_article(article),
+        quantity=data.quantity,
+        unit_price=data.unit_price,
+        label=data.label,
+        repeat=Repeat(data.repeat),
+    )
     row = OneTimeItemRow(client_id=client_id, **data.model_dump())
     session.add(row)
     await session.flush()

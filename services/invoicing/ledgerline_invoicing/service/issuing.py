@@ -158,29 +158,6 @@ def run_document(
     )
 
 
-async def issue_run_document(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
-    settings: InvoicingSettings,
-    client: ClientRow,
-    document: Document,
-    run_id: str | None,
-) -> Document:
-    """Number (except previews), store and publish a document built by `run_document`: the same
-    row and event as `issue_document`, stored with one Core INSERT (a run issues thousands)."""
-    if document.type is not DocumentType.PREVIEW:
-        kind = document.type
-        seq = await take_next_sequence(session, prefix_of(settings, kind), document.issue_date.year)
-        document = document.model_copy(
-            update={"number": format_number(prefix_of(settings, kind), document.issue_date.year, seq)}
-        )
-    await session.execute(insert(DocumentRow).values(**_row_values(document, client, run_id)))
-    await runtime.emit(
-        session, EVENT_OF[document.type], document.number or run_id or str(document.id), document
-    )
-    return document
-
-
 async def issue_run_documents(
     session: AsyncSession,
     runtime: ServiceRuntime,
@@ -188,9 +165,10 @@ async def issue_run_documents(
     batch: Sequence[tuple[ClientRow, Document]],
     run_id: str | None,
 ) -> list[Document]:
-    """As `issue_run_document` for a whole batch, all or nothing: one block of numbers, given in
-    the batch's order, and one multi-row INSERT. The caller runs it under a savepoint and, should
-    it fail, issues the documents one by one (so that only the failing one is left out).
+    """Number (except previews), store and publish documents built by `run_document`, all or
+    nothing: one block of numbers, given in the batch's order, and one multi-row INSERT. The
+    caller runs it under a savepoint and, should it fail, issues them one batch of one at a time
+    (so that only the failing one is left out).
 
     The batch is of one kind and, numbered, of one issue year (one series and year: one block).
     """
@@ -294,7 +272,7 @@ def _document(
 
 
 def _row_values(document: Document, client: ClientRow, run_id: str | None) -> dict[str, Any]:
-    """The documents row of a document issued by `issue_document` or `issue_run_document`."""
+    """The documents row of an issued (or previewed) document: one mapping for every way of issuing."""
     return {
         "id": str(document.id),
         "number": document.number,
@@ -307,7 +285,7 @@ def _row_values(document: Document, client: ClientRow, run_id: str | None) -> di
         "issue_date": document.issue_date,
         "month": document.issue_date.strftime("%Y-%m"),
         "due_date": document.due_date,
-        "currency": client.currency,
+        "currency": document.currency,
         "net_total": document.totals.net_total,
         "tax_total": document.totals.tax_total,
         "gross_total": document.totals.gross_total,
@@ -340,27 +318,7 @@ async def issue_built_document(
     document = build(format_number(prefix_of(settings, kind), issue_date.year, seq))
     if document.number is None or document.type is not kind or document.issue_date != issue_date:
         raise ValueError("the built document does not carry the number, type and date it was given")
-    row = DocumentRow(
-        id=str(document.id),
-        number=document.number,
-        type=kind.value,
-        status="issued",
-        client_id=client.id,
-        client_code=client.code,
-        client_name=client.name,
-        period=document.period,
-        issue_date=issue_date,
-        month=issue_date.strftime("%Y-%m"),
-        due_date=document.due_date,
-        currency=document.currency,
-        net_total=document.totals.net_total,
-        tax_total=document.totals.tax_total,
-        gross_total=document.totals.gross_total,
-        original_number=document.references[0].number if document.references else None,
-        body=document.model_dump_json(),
-        reason=document.reason,
-        requested_by=document.requested_by,
-    )
+    row = DocumentRow(**_row_values(document, client, None))
     session.add(row)
     await session.flush()
     await runtime.emit(session, EVENT_OF[kind], document.number, document)

@@ -10,6 +10,7 @@ from sqlalchemy import asc, desc, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters.orm import CallRecordRow, DeliveryRow, DocumentRow
+from ledgerline_invoicing.domain.errors import DomainError
 from ledgerline_invoicing.service.errors import NotFound
 
 SORTS = {
@@ -123,6 +124,14 @@ async def get_document_row(session: AsyncSession, number: str) -> DocumentRow:
         row = await session.scalar(select(DocumentRow).where(DocumentRow.id == number))
     if row is None:
         raise NotFound("document", number, "number")
+    return row
+
+
+async def get_issued_row(session: AsyncSession, number: str) -> DocumentRow:
+    """A document one may act on (send, regenerate): issued, so numbered; a preview is refused."""
+    row = await get_document_row(session, number)
+    if row.number is None:
+        raise DomainError("number", "a preview is not an issued document")
     return row
 
 

@@ -133,43 +133,8 @@ def _stored_row(record: CallRecord, ctx: RatingContext) -> tuple[Any, ...]:
     at = started
     # The month as the caller lived it: the record's own offset, not UTC (as strftime("%Y-%m")).
     month = f"{started.year}-{started.month:02d}"
-    if client is None:
-        return (
-            record.cdr_id,
-            account,
-            at,
-            month,
-            record.kind.value,
-            record.duration_s,
-            record.units,
-            record.caller,
-            record.callee,
-            None,
-            *_NOT_RATED,
-            "unknown account",
-        )
-    rated = rate_call(ctx.plans.get(client[1]) if client[1] else None, record)
-    if isinstance(rated, RatedCall):
-        return (
-            record.cdr_id,
-            account,
-            at,
-            month,
-            record.kind.value,
-            record.duration_s,
-            record.units,
-            record.caller,
-            record.callee,
-            client[0],
-            rated.label,
-            rated.prefix,
-            rated.unit_price,
-            rated.connection_fee,
-            rated.billable_s,
-            rated.cost,
-            None,
-        )
-    return (
+    # The record's own columns, then who it belongs to and how it was rated (or why not).
+    raw = (
         record.cdr_id,
         account,
         at,
@@ -179,10 +144,23 @@ def _stored_row(record: CallRecord, ctx: RatingContext) -> tuple[Any, ...]:
         record.units,
         record.caller,
         record.callee,
-        client[0],
-        *_NOT_RATED,
-        rated.reason,
     )
+    if client is None:
+        return (*raw, None, *_NOT_RATED, "unknown account")
+    rated = rate_call(ctx.plans.get(client[1]) if client[1] else None, record)
+    if isinstance(rated, RatedCall):
+        return (
+            *raw,
+            client[0],
+            rated.label,
+            rated.prefix,
+            rated.unit_price,
+            rated.connection_fee,
+            rated.billable_s,
+            rated.cost,
+            None,
+        )
+    return (*raw, client[0], *_NOT_RATED, rated.reason)
 
 
 async def ingest(

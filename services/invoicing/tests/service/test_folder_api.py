@@ -108,3 +108,31 @@ async def test_roles(invoicing):
     assert (
         await invoicing.http.get("/api/v1/clients", headers=invoicing.token("readonly"))
     ).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("vat_rate", "5.555"), ("unit_price", "1.0000001")],
+)
+async def test_amounts_finer_than_stored_are_refused_not_rounded(invoicing, field, value):
+    h = invoicing.token("billing")
+    article = {
+        "code": "X",
+        "label": "Setup",
+        "kind": "one_time",
+        "unit_price": "49.90",
+        "vat_rate": "20.00",
+        "accounting_account": "706100",
+        field: value,
+    }
+    answer = await invoicing.http.post("/api/v1/articles", json=article, headers=h)
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == field
+    assert (await invoicing.http.get("/api/v1/articles", headers=h)).json() == []
+
+
+def test_two_series_may_not_share_a_prefix():
+    from ledgerline_invoicing.config import InvoicingSettings
+    from ledgerline_invoicing.domain.errors import InvalidNumber
+
+    with pytest.raises(InvalidNumber):
+        InvoicingSettings(credit_note_prefix="F")

@@ -369,12 +369,16 @@ class DeliveryWorker:
             values["finished_at"] = now
         if outcome.status is DeliveryStatus.SENT:
             values.update(smtp_response=outcome.smtp_response, sent_at=now)
-        await session.execute(
+        result = await session.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id == row.id, DeliveryRow.status == DeliveryStatus.SENDING.value)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            # Another process already settled it (reported it unconfirmed after our lease ran out):
+            # its event stands, and the delivery is never announced twice.
+            return
         if outcome.status is DeliveryStatus.SENT:
             await self._publish(
                 session, row, INVOICE_DELIVERED, now, to=list(outcome.to), smtp_response=outcome.smtp_response

@@ -56,7 +56,12 @@ class DocumentFileWriter:
     def _put(self, rel: str, data: bytes) -> StoredFile:
         return StoredFile(rel, self.store.write(rel, data), len(data))
 
-    def write_version(self, rendered: RenderedDocument, version: int) -> StoredDocument:
+    def write_version(
+        self, rendered: RenderedDocument, version: int, *, replace_unrecorded: bool = False
+    ) -> StoredDocument:
+        """Write version `version`. A version already on disk is refused, unless the caller knows from
+        its records that it was never recorded (`replace_unrecorded`): files written by an attempt
+        whose transaction then failed, which would otherwise block the document for ever."""
         document = rendered.document
         if document.type is DocumentType.PREVIEW or document.number is None:
             raise UnsafeDocumentName("a preview has no number: use write_preview")
@@ -64,7 +69,7 @@ class DocumentFileWriter:
             raise ValueError(f"version must be >= 1, got {version}")
         number = _safe(document.number)
         folder = f"versions/{number}/v{version}"
-        if self.store.exists(f"{folder}/{number}.pdf"):
+        if self.store.exists(f"{folder}/{number}.pdf") and not replace_unrecorded:
             raise VersionExists(f"{number} v{version}")
         outputs = {"pdf": (".pdf", rendered.pdf), "json": (".json", rendered.json)}
         if rendered.ubl is not None:

@@ -51,6 +51,8 @@ def document_json(document: Document) -> bytes:
 def render_document(
     renderer: PdfRenderer, document: Document, branding: Branding, validate: bool = True
 ) -> RenderedDocument:
+    # The seller is the branding of this rendering, in the JSON as on the PDF and in the XML.
+    document = document.model_copy(update={"seller": branding.seller()})
     json_bytes = document_json(document)
     if document.type is DocumentType.PREVIEW:
         return RenderedDocument(document, renderer.pdf(document, branding), json_bytes, None, None)

@@ -72,7 +72,9 @@ async def record_version(
     if document.type is DocumentType.PREVIEW:
         stored = writer.write_preview(rendered)
     else:
-        stored = writer.write_version(rendered, version)
+        # `version` is one past the versions recorded, under the document's lock: files already
+        # there belong to an attempt that never committed, and are replaced.
+        stored = writer.write_version(rendered, version, replace_unrecorded=True)
     row.generation_count = version
     row.document = document.model_dump_json()
     session.add(

@@ -104,7 +104,8 @@ async def test_regeneration_uses_current_logo_and_address_and_keeps_version_1(re
     assert versions["generation_count"] == 2 and [v["version"] for v in versions["versions"]] == [1, 2]
     v2 = (await http.get("/api/v1/documents/F2026-000007/pdf", headers=h)).content
     assert "99 rue Nouvelle" in pdf_text(v2) and "3 avenue Jean Jaurès" not in pdf_text(v2)
-    assert b"NEWLOGO" in v2 or "NEWLOGO" in pdf_text(v2)
+    # The new logo's text is drawn in version 2 only.
+    assert "NEWLOGO" in pdf_text(v2) and "NEWLOGO" not in pdf_text(v1)
     assert (await http.get("/api/v1/documents/F2026-000007/pdf?version=1", headers=h)).content == v1
     events = await rendered_events(app)
     assert [(e["version"], e["generation_count"]) for e in events] == [(1, 1), (2, 2)]
@@ -126,3 +127,30 @@ async def test_portal_user_sees_only_its_own_documents(rendering) -> None:
     assert (await http.get("/api/v1/documents/F2026-000008/json", headers=other)).status_code == 404
     assert (await http.get("/api/v1/documents/F2026-000099", headers=own)).status_code == 404
     assert (await http.get("/api/v1/documents/F2026-000008/pdf?version=5", headers=own)).status_code == 404
+
+
+async def test_files_left_by_an_attempt_that_never_committed_do_not_block_the_document(rendering) -> None:
+    app, http, settings = rendering
+    # A previous attempt wrote version 1's files, then its transaction failed (a crash, a lost database).
+    leftover = settings.data_dir / "documents" / "versions" / "F2026-000009" / "v1" / "F2026-000009.pdf"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"%PDF- half of an old attempt")
+    await deliver(
+        app.state.runtime, record_for(INVOICE_ISSUED, make_document(number="F2026-000009"), "F2026-000009")
+    )
+    h = auth(settings, "readonly")
+    answer = await http.get("/api/v1/documents/F2026-000009/pdf", headers=h)
+    assert answer.status_code == 200 and answer.content.startswith(b"%PDF-1.")
+    assert leftover.read_bytes() == answer.content
+
+
+async def test_the_json_names_the_same_seller_as_the_pdf(rendering) -> None:
+    app, http, settings = rendering
+    (settings.data_dir / "branding.json").write_text(json.dumps({"seller_name": "Opérateur Renommé SAS"}))
+    await deliver(
+        app.state.runtime, record_for(INVOICE_ISSUED, make_document(number="F2026-000011"), "F2026-000011")
+    )
+    h = auth(settings, "readonly")
+    stored = (await http.get("/api/v1/documents/F2026-000011/json", headers=h)).json()
+    pdf = (await http.get("/api/v1/documents/F2026-000011/pdf", headers=h)).content
+    assert stored["seller"]["name"] == "Opérateur Renommé SAS" and "Opérateur Renommé SAS" in pdf_text(pdf)
