@@ -8,8 +8,11 @@ cd "$ROOT"
 
 bash deploy/bootstrap.sh
 
-export KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR="$ROOT/var/test/kafka"
-export PG_PORT=15432 PG_DIR="$ROOT/var/test/pg"
+# LEDGERLINE_TEST_PORT_OFFSET (default 0) shifts every test port, so two checkouts can test at once.
+OFFSET="${LEDGERLINE_TEST_PORT_OFFSET:-0}"
+export LEDGERLINE_TEST_PORT_OFFSET="$OFFSET"
+export KAFKA_PORT=$((19092 + OFFSET)) KAFKA_CONTROLLER_PORT=$((19093 + OFFSET)) KAFKA_DATA_DIR="$ROOT/var/test/kafka"
+export PG_PORT=$((15432 + OFFSET)) PG_DIR="$ROOT/var/test/pg"
 
 cleanup() {
   bash deploy/kafka.sh stop >/dev/null 2>&1 || true

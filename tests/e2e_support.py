@@ -6,6 +6,7 @@ import asyncio
 import email
 import email.policy
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -47,9 +48,14 @@ async def drop_database(server: str, name: str) -> None:
 
 
 STACK_SECRET = "stack-test-secret-0123456789abcdef0123456789"
-STACK_PORTS = {"invoicing": 18101, "rendering": 18102, "notification": 18103, "export": 18104}
-STACK_SMTP_PORT = 12525
-STACK_SFTP_PORT = 12222
+# deploy/test.sh shifts every test port by LEDGERLINE_TEST_PORT_OFFSET so checkouts can test side by side.
+PORT_OFFSET = int(os.environ.get("LEDGERLINE_TEST_PORT_OFFSET", "0"))
+STACK_PORTS = {
+    name: port + PORT_OFFSET
+    for name, port in {"invoicing": 18101, "rendering": 18102, "notification": 18103, "export": 18104}.items()
+}
+STACK_SMTP_PORT = 12525 + PORT_OFFSET
+STACK_SFTP_PORT = 12222 + PORT_OFFSET
 
 
 class MailSink:

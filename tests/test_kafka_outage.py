@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from e2e_support import ROOT, eventually
+from e2e_support import PORT_OFFSET, ROOT, eventually
 from ledgerline_stack import SERVICES, Stack, StackConfig, kafka_script
 
-PORT, CONTROLLER_PORT = 29092, 29093
+PORT, CONTROLLER_PORT = 29092 + PORT_OFFSET, 29093 + PORT_OFFSET
 
 
 @pytest.fixture
@@ -30,9 +30,9 @@ async def test_readiness_follows_kafka_without_restart(own_kafka: Path, tmp_path
         kafka=f"127.0.0.1:{PORT}",
         data_dir=tmp_path / "data",
         jwt_secret="outage-secret-0123456789abcdef012345",
-        smtp_port=28525,
-        sftp_port=28222,
-        ports=dict(zip(SERVICES, (28101, 28102, 28103, 28104), strict=True)),
+        smtp_port=28525 + PORT_OFFSET,
+        sftp_port=28222 + PORT_OFFSET,
+        ports=dict(zip(SERVICES, (p + PORT_OFFSET for p in (28101, 28102, 28103, 28104)), strict=True)),
     )
     stack = Stack(config, ROOT / "var" / "test" / "logs" / f"outage-{uuid.uuid4().hex[:6]}")
     stack.start()
