@@ -76,7 +76,14 @@ async def approve_run(
     )
     count, previews = await store.previews_hash(session, run_id)
     if count == 0:
-        raise Conflict("run_id", f"preview run {run_id} has no previews left to approve (none, or replaced)")
+        raise Conflict("run_id", f"preview run {run_id} has no previews to approve")
+    if count != len(run.documents or []):
+        # Some of its clients were previewed again since: what they would be billed was not reviewed here.
+        raise Conflict(
+            "run_id",
+            f"previews of run {run_id} were replaced by a later preview run: approve the latest preview of "
+            f"{run.period} instead",
+        )
     row = BillingRunApprovalRow(
         run_id=run_id,
         period=run.period,

@@ -343,6 +343,16 @@ async def test_a_change_after_approval_voids_it(invoicing, change):
     assert (await produce(invoicing)).status_code == 202
 
 
+async def test_a_preview_run_partly_replaced_cannot_be_approved(invoicing):
+    made = await operator_with_history(invoicing)
+    require_approval(invoicing)
+    whole = await run(invoicing, MARCH, "preview")
+    await run(invoicing, MARCH, "preview", [made["ACME2"]["id"]])  # ACME2 previewed again
+    refused = await approve(invoicing, whole["id"], {"comment": "ok"}, bob(invoicing))
+    assert refused.status_code == 409 and "replaced by a later preview run" in refused.text
+    assert await approvals(invoicing) == 0
+
+
 async def test_an_approval_of_some_clients_admits_only_their_production(invoicing):
     made = await operator_with_history(invoicing)
     require_approval(invoicing)
