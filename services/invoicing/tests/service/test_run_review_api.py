@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from invoicing_api_setup import call, client_body, get, operator, post, run
+from invoicing_kafka_recorder import KafkaRecorder
 from sqlalchemy import func, select
 
 from ledgerline_invoicing.adapters.orm import BillingRunApprovalRow, BillingRunRow, DocumentRow
@@ -414,6 +416,37 @@ async def test_the_topic_follows_the_same_rule_with_a_dead_letter(invoicing):
     assert (await approve(invoicing, preview["id"], {"comment": "ok"}, bob(invoicing))).status_code == 201
     await requested(BillingMode.PRODUCTION)
     assert (await get(invoicing, "/api/v1/billing-runs", mode="production", period=MARCH))["total"] == 1
+
+
+async def test_through_the_consumer_a_refused_run_is_dead_lettered_with_its_reason(invoicing):
+    await operator_with_history(invoicing)
+    require_approval(invoicing)
+    runtime = invoicing.app.state.runtime
+    handler = runtime.handlers[BILLING_RUN_REQUESTED].handler
+    recorder = KafkaRecorder()
+    runtime.producer = recorder
+    try:
+        envelope = Envelope.new(source="/scheduler", type=BILLING_RUN_REQUESTED)
+        record = SimpleNamespace(
+            topic=BILLING_RUN_REQUESTED,
+            partition=0,
+            offset=7,
+            key=MARCH.encode(),
+            headers=envelope.headers(),
+            value=BillingRunRequested(period=MARCH, mode=BillingMode.PRODUCTION).model_dump_json().encode(),
+        )
+        await runtime.consumer.handle_record(record, BillingRunRequested, handler, "t.runs")
+        [dead] = recorder.sent  # at once: a refusal is not retried
+        headers = dict(dead.headers)
+        assert dead.topic == f"{BILLING_RUN_REQUESTED}.dlq" and dead.key == MARCH.encode()
+        assert b"needs an approved preview" in headers["dlq_error"]
+        async with runtime.sessions() as session:
+            runs = await session.scalar(
+                select(func.count()).select_from(BillingRunRow).where(BillingRunRow.period == MARCH)
+            )
+        assert runs == 0
+    finally:
+        runtime.producer = None
 
 
 async def test_off_by_default_production_needs_no_approval(invoicing):
