@@ -121,6 +121,7 @@ class Flag:
 class PreviewReview:
     facts: PreviewFacts
     flags: tuple[Flag, ...]
+    last_invoice: PastInvoice | None = None  # to open beside the preview
 
     @property
     def impact(self) -> Decimal:
@@ -223,7 +224,7 @@ def flag_preview(
         Flag(code, figures, impact.quantize(CENT), code in thresholds.blocking)
         for code, figures, impact in found
     )
-    return PreviewReview(facts, flags)
+    return PreviewReview(facts, flags, last)
 
 
 # -- the run's report ------------------------------------------------------------------------------

@@ -123,6 +123,14 @@ def flag_out(review: PreviewReview) -> dict[str, Any]:
         "currency": facts.currency,
         "gross_total": _money(facts.gross_total),
         "impact": _money(review.impact),
+        "last_invoice": None
+        if review.last_invoice is None
+        else {
+            "number": review.last_invoice.number,
+            "period": review.last_invoice.period,
+            "currency": review.last_invoice.currency,
+            "gross_total": _money(review.last_invoice.gross_total),
+        },
         "flags": [
             {
                 "code": flag.code.value,

@@ -141,6 +141,9 @@ async def test_the_review_flags_each_case_and_its_counts_match_the_previews(invo
     gross = {p["client_code"]: p["gross_total"] for p in previews}
     assert all(item["gross_total"] == gross[item["client_code"]] for item in review["flagged"]["items"])
     spike = next(f for i in review["flagged"]["items"] for f in i["flags"] if f["code"] == "usage_spike")
+    newco, acme2 = review["flagged"]["items"][0], review["flagged"]["items"][1]
+    assert newco["last_invoice"] is None and acme2["client_code"] == "ACME2"
+    assert acme2["last_invoice"]["period"] == FEB and acme2["last_invoice"]["gross_total"] == "30.02"
     assert spike["figures"]["usage"] == "18.02" and spike["figures"]["average"] == "0.02"
     assert spike["sentence"].startswith("Usage charges of 18.02 EUR are over 3 times the average")
     assert (
