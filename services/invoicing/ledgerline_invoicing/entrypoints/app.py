@@ -12,6 +12,7 @@ from ledgerline_invoicing.entrypoints import (
     http_corrections,
     http_documents,
     http_folder,
+    http_run_review,
     subscribers,
     subscribers_corrections,
 )
@@ -80,6 +81,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         http_folder.router,
         http_documents.router,
         http_corrections.router,
+        http_run_review.router,
         title="Ledgerline invoicing",
         description="Clients, catalog, folders, rating, billing runs, invoices, credit notes, proformas.",
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow, ClientRow, DocumentRow
 from ledgerline_invoicing.entrypoints import schemas
 from ledgerline_invoicing.entrypoints.deps import runtime_of, unit_of_work
-from ledgerline_invoicing.service import billing_runs, reading
+from ledgerline_invoicing.service import billing_runs, reading, run_approval
 from ledgerline_invoicing.service.errors import NotFound
 from ledgerline_invoicing.service.issuing import buyer_snapshot
 from ledgerline_invoicing.service.usage import MAX_BATCH, IngestionResult, RatingContext, ingest
@@ -105,7 +105,10 @@ async def post_billing_run(
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with runtime.sessions() as session, session.begin():
-        run = await billing_runs.create_run(session, data.period, data.mode, data.client_ids, principal.sub)
+        # Production passes the four-eyes gate (409 with the reason when no approval stands).
+        run = await run_approval.request_run(
+            session, request.app.state.settings, data.period, data.mode, data.client_ids, principal.sub
+        )
         run_id = run.id
     request.app.state.billing_runner.start(run_id)
     return {"id": run_id, "status": "queued"}

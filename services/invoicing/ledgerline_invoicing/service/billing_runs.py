@@ -42,6 +42,7 @@ from ledgerline_invoicing.domain.billing import (
 from ledgerline_invoicing.domain.consumption import UsageTaxation
 from ledgerline_invoicing.domain.period import BillingPeriod
 from ledgerline_invoicing.domain.rating import CallKind, RatedCall
+from ledgerline_invoicing.service import run_approval
 from ledgerline_invoicing.service.folder import domain_article
 from ledgerline_invoicing.service.issuing import issue_run_documents, run_document
 from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
@@ -251,6 +252,10 @@ class BillingRunner:
 
     async def execute(self, run_id: str) -> None:
         sessions = self.runtime.sessions
+        # Four eyes (issue 15, service/run_approval.py): a queued production run whose approval no
+        # longer stands fails with the reason, billing nothing.
+        if await run_approval.refuse_unapproved_start(self.runtime, self.settings, run_id):
+            return
         try:
             async with sessions() as session, session.begin():
                 run = await session.get(BillingRunRow, run_id)
