@@ -114,6 +114,8 @@ class ServiceRuntime:
             producer=self.kafka_producer,
             retries=settings.consumer_retries,
             backoff_s=settings.consumer_backoff_s,
+            retry_budget_s=settings.consumer_retry_budget_s,
+            max_backoff_s=settings.consumer_max_backoff_s,
             on_committed=self.relay.wake,
             read_sessions=self.read_sessions,
         )

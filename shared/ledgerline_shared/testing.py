@@ -6,12 +6,14 @@ idempotency on ce_id, retries, dead letters); cross-service tests use the real b
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from ledgerline_shared.cloudevents import Envelope
+from ledgerline_shared.messaging.failures import RetryLater
 from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import CATALOG
 
@@ -40,12 +42,18 @@ def record_for(
 
 
 async def deliver(runtime: ServiceRuntime, record: FakeRecord, handler_name: str | None = None) -> None:
-    """Run the handler registered for the record's topic on it."""
+    """Run the handler registered for the record's topic on it; a transient failure is redelivered
+    after its backoff, as the paused and rewound partition would be."""
     subscription = runtime.handlers[record.topic]
-    await runtime.consumer.handle_record(
-        record,
-        CATALOG[record.topic].payload,
-        subscription.handler,
-        subscription.consumer_name,
-        subscription.prepare,
-    )
+    while True:
+        try:
+            await runtime.consumer.handle_record(
+                record,
+                CATALOG[record.topic].payload,
+                subscription.handler,
+                subscription.consumer_name,
+                subscription.prepare,
+            )
+            return
+        except RetryLater as later:
+            await asyncio.sleep(later.delay_s)
