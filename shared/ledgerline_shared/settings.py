@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     notification_database_url: str | None = None
     export_database_url: str | None = None
 
+    http_max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # per request; see http_limits
     http_host: str = "127.0.0.1"  # 0.0.0.0 inside a container (deploy/Dockerfile)
     invoicing_port: int = 8101
     rendering_port: int = 8102
