@@ -39,6 +39,7 @@ class InvoicingSettings(Settings):
         return self
 
     billing_workers: int = 4  # clients billed concurrently within a run
+    usage_csv_max_bytes: int = 1024**3  # one streamed POST /usage.csv (~10 million records)
 
     # Issue 15: production needs a second person's approval of a preview (off: integrations unchanged).
     run_approval_required: bool = False

@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ledgerline_shared.contracts.mail_address import check_address, check_display_name
 from ledgerline_shared.contracts.money import Dec, Money
 
+# The most lines a proforma or credit note may be asked for (issue 11 item 2): a document's event
+# then stays far below Kafka's 1 MiB message limit, and its PDF a readable size. Invoices from a
+# billing run carry one line per subscription, item and VAT rate of usage, far fewer.
+MAX_DOCUMENT_LINES = 1000
+
 
 class DocumentType(StrEnum):
     INVOICE = "invoice"

@@ -18,6 +18,7 @@ from ledgerline_invoicing.entrypoints import (
 )
 from ledgerline_invoicing.entrypoints.http_errors import install_error_handlers
 from ledgerline_invoicing.service.billing_runs import BillingRunner
+from ledgerline_invoicing.service.usage import MAX_BATCH_BYTES
 from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
@@ -47,6 +48,9 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         ],
     )
     runtime.hooks.migrate = migrate
+    runtime.body_limits.update(
+        {"/api/v1/usage": MAX_BATCH_BYTES, "/api/v1/usage.csv": settings.usage_csv_max_bytes}
+    )
     runner = BillingRunner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
     subscribers.register(runtime, runner)
