@@ -23,13 +23,13 @@ from typing import Any
 from uuid import UUID
 
 from ledgerline_notification.domain.delivery_errors import InvalidRecipientError, NoRecipientError
-from ledgerline_notification.domain.header_safety import (
-    UnsafeHeaderValue,
-    validate_recipient,
-)
 from ledgerline_notification.domain.mail_text import Language, language_of, render_mail_text
 from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
 from ledgerline_shared.contracts.events import DocumentRendered, ExportCompleted
+from ledgerline_shared.contracts.mail_address import (
+    UnsafeHeaderValue,
+    validate_recipient,
+)
 from ledgerline_shared.formatting import format_amount, format_date, format_period
 
 MESSAGE_ID_DOMAIN = "ledgerline"

@@ -45,11 +45,11 @@ from ledgerline_notification.domain.delivery_errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue
 from ledgerline_notification.domain.message import Attachment, DocumentEmail, ExportReportEmail, build_message
 from ledgerline_notification.domain.retry_policy import RetryPolicy
 from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
 from ledgerline_shared.contracts.events import DeliveryOutcome
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.document_store import DocumentStore, UnsafePath, companion_path
 from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import INVOICE_DELIVERED, INVOICE_DELIVERY_FAILED

@@ -14,7 +14,6 @@ from email.parser import BytesParser
 import pytest
 
 from ledgerline_notification.domain.delivery_errors import InvalidRecipientError, NoRecipientError
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue
 from ledgerline_notification.domain.message import (
     Attachment,
     DocumentEmail,
@@ -30,6 +29,7 @@ from ledgerline_shared.contracts.events import (
     FileRef,
     RenderedFiles,
 )
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.formatting import language_of
 
 from .conftest import client_document
