@@ -53,6 +53,8 @@ LABELS: dict[str, dict[str, str]] = {
         "sep": "\u00a0: ",  # French puts a (no-break) space before a colon
         "credit_amount": "Montant de l'avoir",
         "credit_note_notice": "Cet avoir n'est pas une demande de paiement.",
+        "proforma_amount": "Montant indiqué",
+        "proforma_payment": "Cette facture proforma n'est pas une demande de paiement.",
     },
     "en": {
         "invoice": "Invoice",
@@ -102,6 +104,8 @@ LABELS: dict[str, dict[str, str]] = {
         "sep": ": ",
         "credit_amount": "Credit note amount",
         "credit_note_notice": "This credit note is not a request for payment.",
+        "proforma_amount": "Amount shown",
+        "proforma_payment": "This proforma invoice is not a request for payment.",
     },
 }
 
