@@ -1,7 +1,7 @@
 """Formula-injection neutralisation for every CSV and XLSX cell we write (spec section 3).
 
-Decision (every service writing CSV or XLSX: export's files, invoicing's review CSV and consumption.csv): a *text* cell
-whose first character is one of `= + - @`, TAB or CR gets a single quote prepended (OWASP's
+Decision (every service writing CSV or XLSX: export's files, invoicing's review CSV and
+consumption.csv): a *text* cell whose first character is one of `= + - @`, TAB or CR gets a single quote prepended (OWASP's
 CSV-injection advice). The quote is visible in the file: spreadsheets then show the text instead of
 evaluating it, and the original is still readable. Numbers are never text cells: amounts travel as
 Decimal and are written as numbers (XLSX) or plain numerals (CSV), so "-50.00" stays a number.
