@@ -1,10 +1,11 @@
 """Formula-injection neutralisation for every CSV and XLSX cell we write (spec section 3).
 
 Decision (every service writing CSV or XLSX: export's files, invoicing's review CSV and
-consumption.csv): a *text* cell whose first character is one of `= + - @`, TAB or CR gets a single quote prepended (OWASP's
-CSV-injection advice). The quote is visible in the file: spreadsheets then show the text instead of
-evaluating it, and the original is still readable. Numbers are never text cells: amounts travel as
-Decimal and are written as numbers (XLSX) or plain numerals (CSV), so "-50.00" stays a number.
+consumption.csv): a *text* cell whose first character is one of `= + - @`, TAB or CR gets a single
+quote prepended (OWASP's CSV-injection advice). The quote is visible in the file: spreadsheets then
+show the text instead of evaluating it, and the original is still readable. Numbers are never text
+cells: amounts travel as Decimal and are written as numbers (XLSX) or plain numerals (CSV), so
+"-50.00" stays a number.
 The same rule is applied to the accounting files (FEC, DATEV, IIF, Xero, journal CSV): they are opened
 in spreadsheets too, and a leading quote in a label is harmless to the importers.
 """
