@@ -1,7 +1,7 @@
 """billing run approvals (issue 15: four eyes before production)
 
-Revision ID: 0002_run_approvals
-Revises: 0001
+Revision ID: 0003_run_approvals
+Revises: 0002_parked_outbox
 Create Date: 2026-12-01 09:50:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_run_approvals"
-down_revision: str | None = "0001"
+revision: str = "0003_run_approvals"
+down_revision: str | None = "0002_parked_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
