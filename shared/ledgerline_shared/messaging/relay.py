@@ -126,8 +126,8 @@ class OutboxRelay:
         for (row, _), result in zip(in_flight, results, strict=True):
             if isinstance(result, _UNPUBLISHABLE):
                 parked.append((row, f"{type(result).__name__}: {result}"))
-            elif isinstance(result, Exception):
-                failure = failure or result
+            elif isinstance(result, BaseException):  # a cancelled send is not a sent row
+                failure = failure or Exception(f"{type(result).__name__}: {result}")
             else:
                 sent.append(row)
         if sent and self._after_publish is not None:
