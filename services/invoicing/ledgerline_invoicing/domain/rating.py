@@ -236,6 +236,14 @@ class Unratable:
     reason: str
 
 
+def billed_units(kind: CallKind, units: Decimal | None) -> Decimal:
+    """The units a rated record is billed for: as recorded; an SMS record that gives none is one
+    message (voice is billed by its seconds: 0)."""
+    if units is None:
+        return _ONE if kind is CallKind.SMS else _ZERO
+    return units
+
+
 def normalise_callee(callee: str) -> str:
     """'+33 6 12-34' -> '3361234'; '0033...' -> '33...'; national '06...' unchanged."""
     # Most callees are '+' and digits: no separator to drop, no regex to run.
@@ -283,7 +291,8 @@ def rate_fields(
     if units is None:
         if kind is CallKind.DATA:
             return "missing units"
-        return (rule, 0, _ONE, _ZERO, rule.unit_cost(_ONE))  # one SMS record is one message by default
+        one = billed_units(kind, None)  # one message
+        return (rule, 0, one, _ZERO, rule.unit_cost(one))
     if not isinstance(units, Decimal):
         units = Decimal(units)
     if not units.is_finite() or units < 0:
