@@ -31,4 +31,5 @@ for script in bench/*_bench.py; do
   .venv/bin/python "$script" || { echo "bench failed: $script" >&2; status=1; }
 done
 echo "results in bench/results/"
+.venv/bin/python bench/table.py
 exit $status
