@@ -8,14 +8,13 @@ aiokafka idempotent producer sending the same payloads in the same run.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from measure import RUNS, save, stage
 from pydantic import BaseModel
 from sqlalchemy import MetaData
 
@@ -24,8 +23,6 @@ from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessi
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import define_messaging_tables
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class Sample(BaseModel):
@@ -54,27 +51,8 @@ async def main() -> None:
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         sessions = make_sessionmaker(engine)
-        async with sessions() as session, session.begin():
-            for i in range(count):
-                await add_to_outbox(
-                    session, tables.outbox, source="/bench", topic=topic, key=str(i % 64), data=payload(i)
-                )
         producer = make_producer(bootstrap, "bench-relay")
         await producer.start()
-
-        # Raw baseline: the same payloads and headers straight to the producer.
-        raw_started = time.perf_counter()
-        futures = []
-        for i in range(count):
-            headers = Envelope.new(source="/bench", type=topic).headers()
-            futures.append(
-                await producer.send(
-                    topic, payload(i).model_dump_json().encode(), key=str(i % 64).encode(), headers=headers
-                )
-            )
-        await asyncio.gather(*futures)
-        raw_s = time.perf_counter() - raw_started
-
         relay = OutboxRelay(
             sessions,
             tables.outbox,
@@ -82,26 +60,53 @@ async def main() -> None:
             service="bench",
             read_sessions=make_read_sessionmaker(engine),
         )
-        relay_started = time.perf_counter()
-        published = 0
-        while (n := await relay.publish_pending()) > 0:
-            published += n
-        relay_s = time.perf_counter() - relay_started
+        raws, relays, published = [], [], 0
+        for _ in range(RUNS):  # raw, relay, raw, relay...: a burst of load elsewhere hits both
+            async with sessions() as session, session.begin():
+                for i in range(count):
+                    await add_to_outbox(
+                        session, tables.outbox, source="/bench", topic=topic, key=str(i % 64), data=payload(i)
+                    )
+            raws.append(await _raw_seconds(producer, topic, count))
+            relay_started = time.perf_counter()
+            while (n := await relay.publish_pending()) > 0:
+                published += n
+            relays.append(time.perf_counter() - relay_started)
         await producer.stop()
         await engine.dispose()
 
-    result = {
-        "bench": "outbox relay",
-        "events": count,
-        "published": published,
-        "relay_events_per_s": round(count / relay_s),
-        "raw_producer_events_per_s": round(count / raw_s),
-        "ratio_relay_to_raw": round(raw_s / relay_s, 3),
-        "note": "relay reads committed rows (SQLite), publishes with acks=all + idempotence, marks them sent",
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "outbox.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    save(
+        "outbox",
+        [
+            stage(
+                f"outbox relay, {count:,} events (rate vs raw producer)",
+                raws,
+                relays,
+                None,
+                rate=True,
+                extra={"events_per_round": count, "published": published},
+            )
+        ],
+        {
+            "note": "relay reads committed rows (SQLite), publishes with acks=all + idempotence, marks them"
+            " sent"
+        },
+    )
+
+
+async def _raw_seconds(producer, topic: str, count: int) -> float:  # type: ignore[no-untyped-def]
+    """The same payloads and headers straight to the producer."""
+    started = time.perf_counter()
+    futures = []
+    for i in range(count):
+        headers = Envelope.new(source="/bench", type=topic).headers()
+        futures.append(
+            await producer.send(
+                topic, payload(i).model_dump_json().encode(), key=str(i % 64).encode(), headers=headers
+            )
+        )
+    await asyncio.gather(*futures)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

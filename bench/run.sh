@@ -5,8 +5,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-export KAFKA_PORT=19192 KAFKA_CONTROLLER_PORT=19193 KAFKA_DATA_DIR="$ROOT/var/bench/kafka"
-export PG_PORT=15532 PG_DIR="$ROOT/var/bench/pg"
+# LEDGERLINE_BENCH_PORT_OFFSET shifts every bench port (as LEDGERLINE_TEST_PORT_OFFSET does for the
+# tests), so two checkouts can bench side by side.
+OFFSET="${LEDGERLINE_BENCH_PORT_OFFSET:-0}"
+export KAFKA_PORT=$((19192 + OFFSET)) KAFKA_CONTROLLER_PORT=$((19193 + OFFSET)) KAFKA_DATA_DIR="$ROOT/var/bench/kafka"
+export PG_PORT=$((15532 + OFFSET)) PG_DIR="$ROOT/var/bench/pg"
 cleanup() {
   bash deploy/kafka.sh stop >/dev/null 2>&1 || true
   bash deploy/postgres.sh stop >/dev/null 2>&1 || true
@@ -28,4 +31,5 @@ for script in bench/*_bench.py; do
   .venv/bin/python "$script" || { echo "bench failed: $script" >&2; status=1; }
 done
 echo "results in bench/results/"
+.venv/bin/python bench/table.py
 exit $status

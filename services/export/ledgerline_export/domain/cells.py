@@ -81,13 +81,20 @@ class UnquotedText:
         self._visible_forbidden = "".join(ch for ch in forbidden if ch.isprintable())
         self._known: dict[str, str] = {}
 
-    def __call__(self, text: str) -> str:
+    def plain(self, text: str) -> bool:
+        """True when the text needs nothing done: printable, no separator, nothing to trim or neutralise.
+        A text made of plain parts joined by spaces, starting and ending with a plain non-empty part,
+        is plain too (FEC labels are checked that way)."""
         if text.isprintable() and text[:1] not in UNSAFE_START and text[-1:] != " ":
             for ch in self._visible_forbidden:
                 if ch in text:
-                    break
-            else:
-                return text
+                    return False
+            return True
+        return False
+
+    def __call__(self, text: str) -> str:
+        if self.plain(text):
+            return text
         return neutralise(single_line(text, self.forbidden).strip())
 
     def repeated(self, text: str) -> str:

@@ -69,6 +69,9 @@ class FecFormat:
         self._journal = separator.join((self._text(plan.journal_code), self._text(plan.journal_label)))
         self._dates: dict[dt.date, str] = {}
         self._accounts: dict[tuple[str, str], str] = {}
+        # Per client (code, name): CompAuxNum and CompAuxLib joined, and whether the name is plain
+        # text (then so is a label made of plain parts). Bounded by the number of clients.
+        self._clients: dict[tuple[str, str], tuple[str, bool]] = {}
         self._sequence = 0
 
     def preamble(self) -> Iterable[str]:
@@ -89,6 +92,14 @@ class FecFormat:
             )
         return text
 
+    def _client(self, code: str, name: str) -> tuple[str, bool]:
+        known = self._clients.get((code, name))
+        if known is None:
+            text = self._text
+            aux = self.separator.join((text(code) if code else "", text(name) if name else ""))
+            known = self._clients[(code, name)] = (aux, bool(name) and text.plain(name))
+        return known
+
     def entry_lines(self, entry: JournalEntry) -> list[str]:
         doc = entry.document
         if doc.currency != self.plan.accounting_currency:
@@ -99,9 +110,16 @@ class FecFormat:
         sep = self.separator
         text = self._text
         day = self._date(entry.date)
+        aux, plain_name = self._client(doc.client_code, doc.client_name)
+        number = doc.number
+        label = entry.label
+        if text.plain(number):
+            # "Facture <number> <name>" of plain parts, the name not empty, is plain: nothing to check.
+            piece = sep.join((number, day, label if plain_name else text(label)))
+        else:
+            piece = sep.join((text(number), day, text(label)))
         # The columns around the per-line ones are the same on every line of the entry: joined once.
         head = sep.join((self._journal, str(self._sequence), day))
-        piece = sep.join((text(doc.number), day, text(entry.label)))
         tail = sep.join(("", "", day, "", ""))
         rows = []
         for line in entry.lines:
@@ -110,8 +128,8 @@ class FecFormat:
                     (
                         head,
                         self._account(line.account, line.account_label),
-                        text(line.auxiliary_account) if line.auxiliary_account else "",
-                        text(line.auxiliary_label) if line.auxiliary_label else "",
+                        # Only the client's line has an auxiliary account: the client's code and name.
+                        aux if line.receivable else sep,
                         piece,
                         # One side of every line is the shared ZERO: its text is known.
                         "0,00" if line.debit is ZERO else comma_decimal(line.debit),

@@ -21,8 +21,6 @@ from typing import NamedTuple
 from ledgerline_export.domain.issued_document import IssuedDocument, IssuedType
 
 ZERO = Decimal("0.00")
-ONE = Decimal(1)
-MINUS_ONE = Decimal(-1)
 
 DEFAULT_VAT_ACCOUNTS: Mapping[Decimal, str] = MappingProxyType(
     {
@@ -117,7 +115,9 @@ def journal_entry(doc: IssuedDocument, plan: AccountPlan) -> JournalEntry | None
     """The document's entry; None for a proforma or a document whose every amount is zero."""
     if not doc.is_accounting_document:
         return None
-    sign = MINUS_ONE if doc.type is IssuedType.CREDIT_NOTE else ONE
+    # A credit note reverses every amount. -x and +x give what x * -1 and x * 1 give (the context's
+    # rounding, and zero read as no amount by _sided) without converting the sign for each amount.
+    credit_note = doc.type is IssuedType.CREDIT_NOTE
     default_account = plan.default_revenue_account
     revenue: dict[str, Decimal] = {}
     for line in doc.lines:
@@ -125,7 +125,7 @@ def journal_entry(doc: IssuedDocument, plan: AccountPlan) -> JournalEntry | None
         revenue[account] = revenue.get(account, ZERO) + line.net
     # Receivable: credit-natured amount is -gross (a debit for an invoice).
     # The client's line is always there (IIF needs its TRNS even when the gross nets to zero).
-    debit, credit = _sided(-doc.gross * sign)
+    debit, credit = _sided(+doc.gross if credit_note else -doc.gross)
     lines = [
         JournalLine(
             plan.receivable_account,
@@ -142,7 +142,7 @@ def journal_entry(doc: IssuedDocument, plan: AccountPlan) -> JournalEntry | None
     total_debit = ZERO + debit
     total_credit = ZERO + credit
     for account, net in revenue.items():
-        debit, credit = _sided(net * sign)
+        debit, credit = _sided(-net if credit_note else +net)
         if debit or credit:
             lines.append(JournalLine(account, plan.revenue_label(account), "", "", debit, credit))
             total_debit += debit
@@ -150,7 +150,7 @@ def journal_entry(doc: IssuedDocument, plan: AccountPlan) -> JournalEntry | None
     for vat in doc.vat:
         if not vat.tax:
             continue
-        debit, credit = _sided(vat.tax * sign)
+        debit, credit = _sided(-vat.tax if credit_note else +vat.tax)
         lines.append(
             JournalLine(plan.vat_account(vat.rate), _vat_label(vat.rate), "", "", debit, credit, vat.rate)
         )

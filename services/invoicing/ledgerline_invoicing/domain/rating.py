@@ -39,6 +39,7 @@ _SEPARATORS = re.compile(r"[\s\-.()]")
 _ZERO = Decimal("0")
 _ONE = Decimal(1)
 _VOICE_COSTS_KEPT = 10_000  # per rule: "1/1" increments give one entry per second of duration
+_MATCHES_KEPT = 200_000  # per plan: (kind, leading digits) -> rule
 
 
 class CallLike(Protocol):
@@ -94,6 +95,11 @@ class Increment:
         return f"{self.first}/{self.next}"
 
 
+# What rating gives for one record, in a plain tuple (a million records: no object per record):
+# (rule, billable seconds, units, connection fee, cost). An unratable record gives the reason instead.
+Rating = tuple["RateRule", int, Decimal, Decimal, Decimal]
+
+
 @dataclass(frozen=True)
 class RateRule:
     prefix: str
@@ -105,9 +111,12 @@ class RateRule:
     # Cost of a call by billable seconds: a plan's voice calls share a few billable durations
     # (whole minutes under "60/60"), and the Decimal arithmetic is most of rating's time.
     _voice_costs: dict[int, Decimal] = field(init=False, repr=False, compare=False)
+    _one_unit_cost: Decimal = field(init=False, repr=False, compare=False)
+    _voice_ratings: dict[int, Rating] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_voice_costs", {})
+        object.__setattr__(self, "_voice_ratings", {})
         if not re.fullmatch(r"\d{0,20}", self.prefix):
             raise InvalidRatePlan(
                 "prefix", f"a prefix is digits only (country code, no '+'), got {self.prefix!r}"
@@ -119,6 +128,8 @@ class RateRule:
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
                 raise InvalidRatePlan(name, f"must be a Decimal >= 0, got {value!r}")
+        one = (_ONE * self.unit_price).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+        object.__setattr__(self, "_one_unit_cost", one)
 
     def voice_cost(self, billable_s: int) -> Decimal:
         """billable_s / 60 x unit price, plus the connection fee when the call lasted, to 4 decimals."""
@@ -131,6 +142,25 @@ class RateRule:
                 self._voice_costs[billable_s] = cost
         return cost
 
+    def voice_rating(self, duration_s: int) -> Rating:
+        """A voice call of that duration (>= 0): billable seconds, fee and cost, remembered per duration
+        (calls last a few thousand distinct seconds)."""
+        rating = self._voice_ratings.get(duration_s)
+        if rating is None:
+            billable = self.increment.billable_seconds(duration_s)
+            # A call that lasted has at least one billable second: the fee goes with billable_s > 0.
+            fee = self.connection_fee if duration_s > 0 else _ZERO
+            rating = (self, billable, _ZERO, fee, self.voice_cost(billable))
+            if len(self._voice_ratings) < _VOICE_COSTS_KEPT:
+                self._voice_ratings[duration_s] = rating
+        return rating
+
+    def unit_cost(self, units: Decimal) -> Decimal:
+        """units x unit price (messages, megabytes), to 4 decimals; one message's cost is known."""
+        if units is _ONE:
+            return self._one_unit_cost
+        return (units * self.unit_price).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+
 
 @dataclass(frozen=True)
 class RatePlan:
@@ -138,6 +168,7 @@ class RatePlan:
     rules: Sequence[RateRule]
     _by_kind: dict[CallKind, dict[str, RateRule]] = field(init=False, repr=False, compare=False)
     _longest: int = field(init=False, repr=False, compare=False)
+    _matched: dict[tuple[CallKind, str], RateRule | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -157,15 +188,25 @@ class RatePlan:
         longest = max((len(r.prefix) for r in self.rules), default=0)
         object.__setattr__(self, "_by_kind", by_kind)
         object.__setattr__(self, "_longest", longest)
+        # The match depends only on the callee's first `longest` digits: remembered per (kind, those
+        # digits), a few thousand keys for a real plan, bounded below.
+        object.__setattr__(self, "_matched", {})
 
     def match(self, kind: CallKind, callee: str) -> RateRule | None:
         """Longest prefix of the (normalised) callee among the rules of that kind."""
+        key = (kind, callee[: self._longest])
+        matched = self._matched
+        if key in matched:
+            return matched[key]
         rules = self._by_kind[kind]
+        found = None
         for length in range(min(len(callee), self._longest), -1, -1):
-            rule = rules.get(callee[:length])
-            if rule is not None:
-                return rule
-        return None
+            found = rules.get(callee[:length])
+            if found is not None:
+                break
+        if len(matched) < _MATCHES_KEPT:
+            matched[key] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)  # one per call record: no __dict__ to build
@@ -195,6 +236,14 @@ class Unratable:
     reason: str
 
 
+def billed_units(kind: CallKind, units: Decimal | None) -> Decimal:
+    """The units a rated record is billed for: as recorded; an SMS record that gives none is one
+    message (voice is billed by its seconds: 0)."""
+    if units is None:
+        return _ONE if kind is CallKind.SMS else _ZERO
+    return units
+
+
 def normalise_callee(callee: str) -> str:
     """'+33 6 12-34' -> '3361234'; '0033...' -> '33...'; national '06...' unchanged."""
     # Most callees are '+' and digits: no separator to drop, no regex to run.
@@ -206,28 +255,72 @@ def normalise_callee(callee: str) -> str:
     return number
 
 
-def rate_call(plan: RatePlan | None, record: CallLike) -> RatedCall | Unratable:
-    """Price one record, or say why it cannot be priced (the record is kept either way)."""
+def rate_fields(
+    plan: RatePlan | None,
+    kind: CallKind | str,
+    callee: str | None,
+    duration_s: int | None,
+    units: Decimal | None,
+) -> Rating | str:
+    """Price one record from its fields, or say why it cannot be priced (the record is kept either way)."""
     if plan is None:
-        return Unratable(record.cdr_id, "no rate plan for account")
-    kind = record.kind
+        return "no rate plan for account"
     if not isinstance(kind, CallKind):
         try:
             kind = CallKind(kind)
         except ValueError:
-            return Unratable(record.cdr_id, f"unknown kind {record.kind!r}")
-    callee = normalise_callee(record.callee or "")
+            return f"unknown kind {kind!r}"
+    if callee and callee[0] == "+" and callee[1:].isdecimal():
+        number = callee[1:]  # the usual '+<digits>': normalise_callee's answer, without the call
+    else:
+        number = normalise_callee(callee or "")
     # isdecimal() is exactly regex \d on str (Unicode category Nd), without the regex machinery.
-    if callee and not callee.isdecimal():
+    if number and not number.isdecimal():
         if kind is not CallKind.DATA:
-            return Unratable(record.cdr_id, f"malformed callee {record.callee!r}")
-        callee = ""  # an access point name ('internet'): only a catch-all data rule applies
-    rule = plan.match(kind, callee)
+            return f"malformed callee {callee!r}"
+        number = ""  # an access point name ('internet'): only a catch-all data rule applies
+    rule = plan.match(kind, number)
     if rule is None:
-        return Unratable(record.cdr_id, "no matching prefix")
+        return "no matching prefix"
     if kind is CallKind.VOICE:
-        return _rate_voice(rule, record)
-    return _rate_units(rule, kind, record)
+        if duration_s is None:
+            return "missing duration"
+        if duration_s < 0:
+            return "negative duration"
+        return rule.voice_rating(duration_s)
+    if units is None:
+        if kind is CallKind.DATA:
+            return "missing units"
+        one = billed_units(kind, None)  # one message
+        return (rule, 0, one, _ZERO, rule.unit_cost(one))
+    if not isinstance(units, Decimal):
+        units = Decimal(units)
+    if not units.is_finite() or units < 0:
+        return "negative units"
+    if kind is CallKind.SMS and units != units.to_integral_value():
+        return "fractional message count"
+    return (rule, 0, units, _ZERO, rule.unit_cost(units))
+
+
+def rate_call(plan: RatePlan | None, record: CallLike) -> RatedCall | Unratable:
+    """Price one record, or say why it cannot be priced (the record is kept either way)."""
+    rated = rate_fields(plan, record.kind, record.callee, record.duration_s, record.units)
+    if isinstance(rated, str):
+        return Unratable(record.cdr_id, rated)
+    rule, billable, units, fee, cost = rated
+    voice = rule.kind is CallKind.VOICE
+    return RatedCall(
+        record.cdr_id,
+        rule.kind,
+        rule.label,
+        rule.prefix,
+        rule.unit_price,
+        record.duration_s or 0 if voice else 0,
+        billable,
+        units,
+        fee,
+        cost,
+    )
 
 
 def rate_for_account(
@@ -240,51 +333,3 @@ def rate_for_account(
     if record.account not in plans_by_account:
         return Unratable(record.cdr_id, "unknown account")
     return rate_call(plans_by_account[record.account], record)
-
-
-def _rate_voice(rule: RateRule, record: CallLike) -> RatedCall | Unratable:
-    if record.duration_s is None:
-        return Unratable(record.cdr_id, "missing duration")
-    if record.duration_s < 0:
-        return Unratable(record.cdr_id, "negative duration")
-    billable = rule.increment.billable_seconds(record.duration_s)
-    # A call that lasted has at least one billable second: the fee goes with billable_s > 0.
-    fee = rule.connection_fee if record.duration_s > 0 else _ZERO
-    return RatedCall(
-        cdr_id=record.cdr_id,
-        kind=CallKind.VOICE,
-        label=rule.label,
-        prefix=rule.prefix,
-        unit_price=rule.unit_price,
-        duration_s=record.duration_s,
-        billable_s=billable,
-        units=_ZERO,
-        connection_fee=fee,
-        cost=rule.voice_cost(billable),
-    )
-
-
-def _rate_units(rule: RateRule, kind: CallKind, record: CallLike) -> RatedCall | Unratable:
-    units = record.units
-    if units is None:
-        if kind is CallKind.DATA:
-            return Unratable(record.cdr_id, "missing units")
-        units = _ONE  # one SMS record is one message unless it says otherwise
-    if not isinstance(units, Decimal):
-        units = Decimal(units)
-    if not units.is_finite() or units < 0:
-        return Unratable(record.cdr_id, "negative units")
-    if kind is CallKind.SMS and units != units.to_integral_value():
-        return Unratable(record.cdr_id, "fractional message count")
-    return RatedCall(
-        cdr_id=record.cdr_id,
-        kind=kind,
-        label=rule.label,
-        prefix=rule.prefix,
-        unit_price=rule.unit_price,
-        duration_s=0,
-        billable_s=0,
-        units=units,
-        connection_fee=_ZERO,
-        cost=(units * rule.unit_price).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
-    )

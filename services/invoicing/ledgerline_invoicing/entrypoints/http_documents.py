@@ -19,6 +19,7 @@ from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow, Clie
 from ledgerline_invoicing.entrypoints import schemas
 from ledgerline_invoicing.entrypoints.deps import runtime_of, unit_of_work
 from ledgerline_invoicing.service import billing_runs, reading, run_approval
+from ledgerline_invoicing.service.call_record_parsing import CallFields, parse_call_record
 from ledgerline_invoicing.service.errors import NotFound
 from ledgerline_invoicing.service.issuing import buyer_snapshot
 from ledgerline_invoicing.service.usage import (
@@ -69,7 +70,7 @@ async def post_usage_csv(request: Request) -> dict[str, Any]:
     runtime = runtime_of(request)
     result = IngestionResult()
     ctx = RatingContext()
-    batch: list[CallRecord] = []
+    batch: list[CallRecord | CallFields] = []
     header: list[str] | None = None
     pending = ""
     line_no = 0
@@ -103,7 +104,7 @@ async def post_usage_csv(request: Request) -> dict[str, Any]:
             return
         raw = {k: (v if v != "" else None) for k, v in zip(header, fields, strict=False) if k in CSV_FIELDS}
         try:
-            batch.append(CallRecord.model_validate(raw))
+            batch.append(parse_call_record(raw))  # CallRecord's validation, fast on the usual shapes
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])

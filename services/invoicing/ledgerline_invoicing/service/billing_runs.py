@@ -48,7 +48,7 @@ from ledgerline_invoicing.domain.billing import (
 )
 from ledgerline_invoicing.domain.consumption import UsageTaxation
 from ledgerline_invoicing.domain.period import BillingPeriod
-from ledgerline_invoicing.domain.rating import CallKind, RatedCall
+from ledgerline_invoicing.domain.rating import CallKind, RatedCall, billed_units
 from ledgerline_invoicing.service import run_approval
 from ledgerline_invoicing.service.folder import domain_article
 from ledgerline_invoicing.service.issuing import issue_run_documents, run_document
@@ -78,15 +78,17 @@ _CALL_COLUMNS = (
 
 
 def _rated(row: Any) -> RatedCall:
+    kind = CallKind(row.kind)
     return RatedCall(
         cdr_id=row.cdr_id,
-        kind=CallKind(row.kind),
+        kind=kind,
         label=row.destination or "",
         prefix=row.prefix or "",
         unit_price=Decimal(row.unit_price or 0),
         duration_s=row.duration_s or 0,
         billable_s=row.billable_s or 0,
-        units=Decimal(row.units or 0),
+        # The stored units are the record's own: an SMS record without any was rated as one message.
+        units=Decimal(billed_units(kind, row.units)),
         connection_fee=Decimal(row.connection_fee or 0),
         cost=Decimal(row.cost or 0),
     )

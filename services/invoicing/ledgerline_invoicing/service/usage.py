@@ -20,14 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters.orm import CallRecordRow, ClientRow, RatePlanRow
-from ledgerline_invoicing.domain.rating import (
-    CallKind,
-    Increment,
-    RatedCall,
-    RatePlan,
-    RateRule,
-    rate_call,
-)
+from ledgerline_invoicing.domain.rating import CallKind, Increment, RatePlan, RateRule, rate_fields
+from ledgerline_invoicing.service.call_record_parsing import CallFields
 from ledgerline_shared.contracts.events import CallRecord
 
 MAX_BATCH = 10_000  # records of one POST /usage (spec)
@@ -123,58 +117,46 @@ _REASON = len(_COLUMNS) - 1
 _NOT_RATED = (None, None, None, None, None, None)  # destination .. cost
 
 
-def _stored_row(record: CallRecord, ctx: RatingContext) -> tuple[Any, ...]:
+_KIND_TEXT = {kind: kind.value for kind in CallKind}  # the enum's .value is a slow property
+
+
+def _stored_row(record: CallRecord | CallFields, ctx: RatingContext) -> tuple[Any, ...]:
     """The record as stored, rated or with why not, a tuple in `_COLUMNS` order.
 
-    Built straight as a tuple: this runs once per record, and a dict per record then a tuple for
-    COPY cost more than the rating itself.
+    Built straight as a tuple from `rate_fields`' tuple: this runs once per record, and a dict or an
+    object per record cost more than the rating itself.
     """
-    started = record.started_at
-    account = record.account
-    client = ctx.clients.get(account)
+    cdr_id, account, started, kind = record.cdr_id, record.account, record.started_at, record.kind
+    duration, units, callee = record.duration_s, record.units, record.callee
     # Stored as an instant: the driver sends it in UTC to PostgreSQL; the SQLite path converts it
     # (SQLite keeps no offset, and sorting a client's calls needs one time scale).
-    at = started
     # The month as the caller lived it: the record's own offset, not UTC (as strftime("%Y-%m")).
     month = f"{started.year}-{started.month:02d}"
-    # The record's own columns, then who it belongs to and how it was rated (or why not).
-    raw = (
-        record.cdr_id,
-        account,
-        at,
-        month,
-        record.kind.value,
-        record.duration_s,
-        record.units,
-        record.caller,
-        record.callee,
-    )
+    kind_text = _KIND_TEXT.get(kind, kind)
+    # The record's own columns, then who it belongs to and how it was rated (or why not); one flat
+    # tuple per branch rather than joined tuples.
+    client = ctx.clients.get(account)
     if client is None:
-        return (*raw, None, *_NOT_RATED, "unknown account")
-    rated = rate_call(ctx.plans.get(client[1]) if client[1] else None, record)
-    if isinstance(rated, RatedCall):
-        return (
-            *raw,
-            client[0],
-            rated.label,
-            rated.prefix,
-            rated.unit_price,
-            rated.connection_fee,
-            rated.billable_s,
-            rated.cost,
-            None,
-        )
-    return (*raw, client[0], *_NOT_RATED, rated.reason)
+        return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
+                None, *_NOT_RATED, "unknown account")  # fmt: skip
+    plan = ctx.plans.get(client[1]) if client[1] else None
+    rated = rate_fields(plan, kind, callee, duration, units)
+    if isinstance(rated, str):
+        return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
+                client[0], *_NOT_RATED, rated)  # fmt: skip
+    rule, billable, _, fee, cost = rated
+    return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
+            client[0], rule.label, rule.prefix, rule.unit_price, fee, billable, cost, None)  # fmt: skip
 
 
 async def ingest(
-    session: AsyncSession, records: Sequence[CallRecord], ctx: RatingContext | None = None
+    session: AsyncSession, records: Sequence[CallRecord | CallFields], ctx: RatingContext | None = None
 ) -> IngestionResult:
     """Store and rate a batch in the caller's transaction; a cdr_id seen before is a duplicate."""
     ctx = ctx or RatingContext()
     result = IngestionResult()
     seen: set[str] = set()
-    unique: list[CallRecord] = []
+    unique: list[CallRecord | CallFields] = []
     for record in records:
         if record.started_at.utcoffset() is None:
             # Without its offset a record's month (and so its invoice) would be a guess.
@@ -215,7 +197,7 @@ async def ingest(
 
 
 async def _store_by_copy(
-    session: AsyncSession, records: list[CallRecord], ctx: RatingContext
+    session: AsyncSession, records: list[CallRecord | CallFields], ctx: RatingContext
 ) -> tuple[set[str], list[tuple[Any, ...]]]:
     """PostgreSQL: rate and COPY the batch straight into call_records; a cdr_id already stored is a
     duplicate. Returns the cdr_ids stored and their rows.

@@ -208,3 +208,22 @@ def test_invoice_document():
 def test_factory_invoice_is_consistent():
     doc = invoice_from_lines([DraftLine("a", D(1), D("10"), D("20"))])
     assert doc.totals.gross_total == D("12.00")
+
+
+def test_a_stored_sms_record_without_units_is_billed_as_the_one_message_it_was_rated() -> None:
+    """The stored `units` column is the record's own (None here); the billing run reads it back as
+    rating did: one message. Before, such SMS were rated but billed as 0 messages (no line)."""
+    from types import SimpleNamespace
+
+    from ledgerline_invoicing.service.billing_runs import _rated
+
+    record = call("s1", "+33612345678", kind="sms")
+    rated = rate_call(PLAN, record)
+    assert isinstance(rated, RatedCall) and rated.units == 1
+    row = SimpleNamespace(
+        cdr_id="s1", kind="sms", destination=rated.label, prefix=rated.prefix, unit_price=rated.unit_price,
+        duration_s=None, billable_s=0, units=None, connection_fee=rated.connection_fee, cost=rated.cost,
+    )  # fmt: skip
+    assert _rated(row) == rated
+    lines = bill_usage([_rated(row)], UsageTaxation(vat_rate=D("20.00"))).lines
+    assert [(line.quantity, line.unit_price) for line in lines] == [(1, rated.unit_price)]

@@ -2,7 +2,7 @@
 
 WeasyPrint is CPU-bound and holds the GIL: the async service hands each document to a process pool
 so the event loop never blocks and every core renders. Each worker builds its PdfRenderer (font
-configuration, stylesheet, templates) and compiles the schematrons once, in its initializer.
+configuration, stylesheet, templates) and compiles the EN 16931 schematrons once, in its initializer.
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from ledgerline_rendering.adapters.asset_fetcher import ASSETS_DIR
 from ledgerline_rendering.adapters.cii import build_cii
 from ledgerline_rendering.adapters.pdf_document import PdfRenderer
 from ledgerline_rendering.adapters.ubl import build_ubl
-from ledgerline_rendering.adapters.validation import FailedAssert, blocking, check_xsd, validate_ubl
+from ledgerline_rendering.adapters.validation import (
+    FailedAssert,
+    blocking,
+    compile_schematrons,
+    validate_cii,
+    validate_ubl,
+)
 from ledgerline_rendering.domain.branding import Branding
 from ledgerline_shared.contracts.document import Document, DocumentType
 
@@ -62,11 +68,10 @@ def render_document(
     ubl = build_ubl(document, branding)
     cii = build_cii(document, branding)
     if validate:
-        # At render time: the UBL against the XSD and the CEN schematron, the CII (Factur-X)
-        # against its XSD, as the spec asks. Both come from one model (domain/einvoice.py), so the
-        # business rules the UBL schematron checks hold for the CII too; the CII schematron (7x
-        # slower than the UBL one) runs over every document type in the unit tests instead.
-        failures = blocking(validate_ubl(ubl)) + blocking(check_xsd(cii))
+        # At render time: both XMLs against their XSD and their CEN EN 16931 schematron, so a
+        # non-compliant Factur-X is refused rather than sent (the schematrons are compiled once per
+        # worker, in its initializer).
+        failures = blocking(validate_ubl(ubl)) + blocking(validate_cii(cii))
         if failures:
             raise InvalidEInvoice(document.key, failures)
     return RenderedDocument(document, renderer.pdf(document, branding, cii), json_bytes, ubl, cii)
@@ -80,6 +85,8 @@ def _init_worker(assets_dir: Path, validate: bool) -> None:
     global _worker_renderer, _worker_validate
     _worker_renderer = PdfRenderer(assets_dir)
     _worker_validate = validate
+    if validate:
+        compile_schematrons()
 
 
 def _render_in_worker(document: Document, branding: Branding) -> RenderedDocument:
