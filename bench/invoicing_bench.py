@@ -30,10 +30,9 @@ from typing import Any
 import asyncpg
 from invoicing_data import drop_database, fresh_database, raw_records, seed_operator
 from measure import RUNS, Target, save, stage
-
-from ledgerline_invoicing.adapters.database import migrate
 from sqlalchemy import func, select
 
+from ledgerline_invoicing.adapters.database import migrate
 from ledgerline_invoicing.adapters.orm import (
     BillingRunRow,
     CallRecordRow,
