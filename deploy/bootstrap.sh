@@ -3,7 +3,7 @@
 #
 #   deploy/bootstrap.sh        (idempotent; details in var/log/bootstrap.log, one summary line here)
 #
-# Steps: Debian packages (JDK, Maven, PostgreSQL, WeasyPrint's libraries), .venv with every package of
+# Steps: Debian packages (JDK, Maven, PostgreSQL, WeasyPrint's libraries, nginx, chromium), .venv with every package of
 # the repo installed editable plus deploy/requirements-dev.txt, the Kafka broker's jars
 # (deploy/kafka.sh fetch), the Compose Specification schema for tests/test_compose.py.
 set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
@@ -28,9 +28,11 @@ trap 'echo "bootstrap: FAILED during \"$STEP\" after $(elapsed) s, see var/log/b
 echo "=== bootstrap $(date -u +%FT%TZ) in $ROOT"
 
 # Java for the broker and Maven for its jars; PostgreSQL for the tests; WeasyPrint's native libraries
-# (Pango, HarfBuzz's subsetter for embedded fonts), a font and MIME data for rendering.
+# (Pango, HarfBuzz's subsetter for embedded fonts), a font and MIME data for rendering; nginx for the
+# gateway (run from its own folder by deploy/gateway.sh); chromium for the browser tests (Playwright
+# drives it by path: Playwright's own browser download is not used).
 DEBS=(openjdk-17-jre-headless maven libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-      fonts-dejavu-core shared-mime-info)
+      fonts-dejavu-core shared-mime-info nginx chromium openssl)
 
 step_debs() {
   STEP="debian packages"
