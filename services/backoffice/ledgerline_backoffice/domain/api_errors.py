@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 GENERIC = {
@@ -40,6 +41,13 @@ FIELDS = {
 }
 
 
+def readable_failure(error: str | None) -> str:
+    """A job's recorded error without the program's exception name (`ForeignCurrencyDocument: ...`)."""
+    text = (error or "").strip()
+    text = re.sub(r"^[A-Z][A-Za-z0-9_.]*: ", "", text)
+    return _clean(text)[:400] if text else ""
+
+
 def _field_name(loc: Any) -> str:
     if not isinstance(loc, list | tuple):
         return ""
@@ -61,7 +69,8 @@ def explain(status: int, detail: Any, service: str = "invoicing") -> str:
     """One sentence for a person from an API's status and `detail` (a string or FastAPI's list)."""
     if status >= 500:
         return SERVER.format(service=service, status=status)
-    if status in (401, 403, 413, 429):
+    if status in (401, 403, 404, 413, 429):
+        # 404 says nothing of what was asked: a portal user learns no other client's number from it.
         return GENERIC[status]
     sentences: list[str] = []
     if isinstance(detail, str) and detail:
@@ -76,8 +85,6 @@ def explain(status: int, detail: Any, service: str = "invoicing") -> str:
     fallback = GENERIC.get(status, GENERIC[400])
     if not text:
         return fallback
-    if status == 404:
-        return f"{text} Check the number and try again."
     if status == 409:
         return f"{text} Reload the page to see where it stands."
     return f"{text} Correct it and try again."

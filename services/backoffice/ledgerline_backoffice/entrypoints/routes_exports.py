@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledgerline_backoffice.adapters.api_client import ApiError
+from ledgerline_backoffice.domain.api_errors import readable_failure
 from ledgerline_backoffice.domain.roles import Action
 from ledgerline_backoffice.entrypoints.downloads import relay
 from ledgerline_backoffice.entrypoints.web import (
@@ -136,6 +137,7 @@ async def export_job(request: Request, export_id: str, person: Person = Depends(
         title=screen.title,
         screen=screen,
         job=job,
+        failure=readable_failure(job.get("error")),
         progress=exports.progress_of(job),
         formats=exports.ACCOUNTING_FORMATS,
     )

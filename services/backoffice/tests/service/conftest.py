@@ -8,7 +8,10 @@ Users are written to a real users file with argon2 hashes.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +85,30 @@ class Backoffice:
         await self.http.post("/logout", data={"csrf_token": token})
 
 
+@functools.cache
+def _users_json() -> str:
+    """The test people, hashed once per run (argon2 is slow on purpose) in the file's own format."""
+    first, *rest = USERS.items()
+    scratch = UsersFile(Path(tempfile.mkdtemp()) / "users.json")
+    hashed = scratch.put(first[0], PASSWORD, (first[1][0],), first[1][1], f"{first[0]}@operator.test")
+    records = [
+        {
+            "username": u,
+            "password_hash": hashed.password_hash,
+            "roles": [role],
+            "name": name,
+            "email": f"{u}@operator.test",
+        }
+        for u, (role, name) in [first, *rest]
+    ]
+    return json.dumps({"users": records})
+
+
+def write_users(users: UsersFile) -> None:
+    users.path.parent.mkdir(parents=True, exist_ok=True)
+    users.path.write_text(_users_json(), encoding="utf-8")
+
+
 def backoffice_settings(tmp_path: Path, **overrides: Any) -> BackofficeSettings:
     values: dict[str, Any] = {
         "data_dir": tmp_path,
@@ -117,9 +144,7 @@ def started_backoffice(tmp_path: Path, **overrides: Any) -> Any:
         )
         invoicing_app = create_invoicing_app(invoicing_settings)
         settings = backoffice_settings(tmp_path, **overrides)
-        users = UsersFile(settings.users_path())
-        for username, (role, name) in USERS.items():
-            users.put(username, PASSWORD, (role,), name, f"{username}@operator.test")
+        write_users(UsersFile(settings.users_path()))
         transport = RoutingTransport({"invoicing": invoicing_app})
         # Behind TLS the cookies are Secure: the test browser must then speak https to send them back.
         base_url = "https://backoffice" if settings.backoffice_secure_cookies else "http://backoffice"

@@ -107,9 +107,10 @@ async def test_the_portal_shows_a_client_its_own_documents_and_404_for_others(ba
     assert (await backoffice.http.get(f"/invoices/{own}", headers=portal)).status_code == 200
     hidden = await backoffice.http.get(f"/invoices/{other}", headers=portal)
     assert hidden.status_code == 404 and "Check the number and try again." in hidden.text
+    assert other not in hidden.text  # not even echoed back
     # Exactly the page of a number that does not exist: nothing tells that this one does.
     unknown = await backoffice.http.get("/invoices/PF2099-999999", headers=portal)
-    assert hidden.text.replace(other, "N") == unknown.text.replace("PF2099-999999", "N")
+    assert hidden.text == unknown.text
     assert (await backoffice.http.get(f"/clients/{data['clients'][1]}", headers=portal)).status_code == 403
     assert (await backoffice.http.get("/pre-production", headers=portal)).status_code == 403
 

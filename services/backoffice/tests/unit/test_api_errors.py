@@ -1,6 +1,6 @@
 """An API's refusal becomes a sentence that says what to do; never JSON, never a trace."""
 
-from ledgerline_backoffice.domain.api_errors import explain
+from ledgerline_backoffice.domain.api_errors import explain, readable_failure
 
 
 def test_fastapi_field_errors_name_the_field() -> None:
@@ -21,7 +21,9 @@ def test_domain_refusal_keeps_its_words() -> None:
 
 
 def test_string_detail_and_not_found() -> None:
-    assert explain(404, "no document 'F1'") == "No document 'F1'. Check the number and try again."
+    assert explain(404, "no document 'F1'") == (
+        "That document or record does not exist, or you may not see it. Check the number and try again."
+    )
     assert explain(409, "already cancelled").endswith("Reload the page to see where it stands.")
 
 
@@ -31,3 +33,11 @@ def test_roles_and_server_errors_have_fixed_sentences() -> None:
         "The rendering service could not do this (500). Try again; if it persists, tell operations."
     )
     assert "{" not in explain(422, {"weird": "shape"})
+
+
+def test_a_failed_jobs_error_loses_the_exception_name() -> None:
+    assert readable_failure("ForeignCurrencyDocument: F1 is in GBP; the FEC is kept in EUR") == (
+        "F1 is in GBP; the FEC is kept in EUR."
+    )
+    assert readable_failure(None) == ""
+    assert readable_failure("disk full") == "Disk full."
