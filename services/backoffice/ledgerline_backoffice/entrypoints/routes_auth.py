@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from prometheus_client import Counter
 
 from ledgerline_backoffice.domain.roles import ADMIN, OPS
 from ledgerline_backoffice.domain.users import User
@@ -23,6 +24,7 @@ from ledgerline_backoffice.service.sessions import Person
 from ledgerline_backoffice.service.sign_in import SignIn, SignInRefused
 
 router = APIRouter(tags=["sign-in"])
+SIGN_INS = Counter("ledgerline_backoffice_sign_ins_total", "Sign-in attempts by outcome", ["outcome"])
 OPS_ROLES = frozenset({ADMIN, OPS})
 
 
@@ -80,8 +82,10 @@ async def login(request: Request) -> Response:
         username, password if isinstance(password, str) else "", client_address(request)
     )
     if isinstance(outcome, SignInRefused):
-        status = 429 if "locked" in outcome.message else 401
+        status = 429 if outcome.locked else 401
+        SIGN_INS.labels("locked" if outcome.locked else "refused").inc()
         return _login_page(request, next_url, status, outcome.message, username)
+    SIGN_INS.labels("signed_in").inc()
     return _signed_in(request, outcome, next_url)
 
 

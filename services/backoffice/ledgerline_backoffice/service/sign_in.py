@@ -18,6 +18,7 @@ MISSING = "Enter your username and your password."
 @dataclass(frozen=True)
 class SignInRefused:
     message: str
+    locked: bool = False
 
 
 class SignIn:
@@ -58,10 +59,13 @@ class SignIn:
         now = time.time()
         locked = self._lock_message(username, address, now)
         if locked:
-            return SignInRefused(locked)  # not even checked: a lock holds against the right password too
+            return SignInRefused(
+                locked, locked=True
+            )  # not even checked: a lock holds against the right password too
         user = await asyncio.to_thread(self.users.check_password, username, password)  # argon2 is slow
         if user is None:
             self._record_failure(username, address, now)
-            return SignInRefused(self._lock_message(username, address, now) or WRONG)
+            now_locked = self._lock_message(username, address, now)
+            return SignInRefused(now_locked or WRONG, locked=now_locked is not None)
         self.user_failures.put(username.lower(), [])
         return user

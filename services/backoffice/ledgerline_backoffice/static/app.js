@@ -62,6 +62,21 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  // A document just issued is rendered within seconds: look again a few times, then leave it be.
+  const pending = document.querySelector("[data-reload-soon]");
+  if (pending) {
+    const key = `reloads:${window.location.pathname}`;
+    const count = Number(window.sessionStorage.getItem(key) || 0);
+    if (count < 5) {
+      window.sessionStorage.setItem(key, String(count + 1));
+      window.setTimeout(() => window.location.reload(), 3000);
+    } else {
+      pending.textContent += " Reload the page in a moment.";
+    }
+  } else {
+    window.sessionStorage.removeItem(`reloads:${window.location.pathname}`);
+  }
+
   // Credit note: the lines matter only for a partial credit.
   const partial = document.querySelector(".partial-lines");
   if (partial) {
