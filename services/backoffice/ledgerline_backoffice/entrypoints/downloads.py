@@ -13,10 +13,20 @@ PASSED_HEADERS = ("content-disposition", "x-document-version", "x-content-sha256
 
 
 async def relay(
-    api: ApiClient, service: str, path: str, token: str, params: dict[str, Any] | None = None
+    api: ApiClient,
+    service: str,
+    path: str,
+    token: str,
+    params: dict[str, Any] | None = None,
+    *,
+    inline_pdf: bool = False,
 ) -> StreamingResponse:
+    """`inline_pdf`: a PDF opens in the browser rather than being saved (Grouped invoice printing)."""
     upstream = await api.open_stream(service, path, token, params)
     headers = {k: upstream.headers[k] for k in PASSED_HEADERS if k in upstream.headers}
+    disposition = headers.get("content-disposition", "")
+    if inline_pdf and upstream.headers.get("content-type", "").startswith("application/pdf"):
+        headers["content-disposition"] = disposition.replace("attachment", "inline", 1) or "inline"
     headers["Cache-Control"] = "private, no-store"
     return StreamingResponse(
         upstream.aiter_bytes(),

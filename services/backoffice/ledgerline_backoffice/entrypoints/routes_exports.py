@@ -153,7 +153,8 @@ async def export_progress(
 
 @router.get("/exports/jobs/{export_id}/file")
 async def export_file(request: Request, export_id: str, person: Person = Depends(signed_in)) -> Response:
-    return await relay(api_of(request), "export", f"/api/v1/exports/{q(export_id)}/file", person.token)
+    path = f"/api/v1/exports/{q(export_id)}/file"
+    return await relay(api_of(request), "export", path, person.token, inline_pdf=True)
 
 
 @router.get("/info", response_class=HTMLResponse)
