@@ -28,6 +28,10 @@ class ClientRecord:
     last_invoices: list[dict[str, Any]]
     articles: list[dict[str, Any]]
 
+    @property
+    def article_labels(self) -> dict[str, str]:
+        return {str(a["code"]): str(a["label"]) for a in self.articles}
+
 
 async def record(api: ApiClient, person: Person, client_id: str) -> ClientRecord:
     base = f"/api/v1/clients/{q(client_id)}"
