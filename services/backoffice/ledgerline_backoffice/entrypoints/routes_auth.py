@@ -89,9 +89,18 @@ async def login(request: Request) -> Response:
     return _signed_in(request, outcome, next_url)
 
 
+NO_LOCAL_TOKENS = (
+    "Signing in with a password is not available on this installation: its tokens come from your "
+    "organisation's identity provider. Sign in through it, or ask an administrator."
+)
+
+
 def _signed_in(request: Request, user: User, next_url: str) -> Response:
     settings = settings_of(request)
-    session_id, _person = sessions_of(request).start(user)
+    try:
+        session_id, _person = sessions_of(request).start(user)
+    except ValueError:  # RS256: tokens are the identity provider's to sign, not ours
+        return _login_page(request, next_url, 503, NO_LOCAL_TOKENS, user.username)
     response = redirect(next_url)
     response.set_cookie(
         SESSION_COOKIE,

@@ -95,3 +95,12 @@ async def test_next_is_never_an_open_redirect(backoffice: Any) -> None:
         },
     )
     assert answer.headers["location"] == "/"
+
+
+async def test_with_an_identity_providers_keys_a_password_sign_in_says_where_to_go(
+    make_backoffice: Any,
+) -> None:
+    async with make_backoffice(jwt_algorithm="RS256", jwt_public_key="not-used-here") as bo:
+        answer = await bo.sign_in("bill")
+        assert answer.status_code == 503 and "identity provider" in answer.text
+        assert session_cookie(answer) is None
