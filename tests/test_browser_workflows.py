@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,14 @@ def _recipients(site: Site, client_id: str) -> list[str]:
     return sorted(c["email"] for c in contacts if c["invoice_recipient"])
 
 
+@pytest.fixture
+async def billing(browser: Browser, site: Site) -> AsyncIterator[Page]:
+    """A billing person's signed-in page, closed after the test."""
+    page = await sign_in(browser, site, "billing")
+    yield page
+    await page.context.close()
+
+
 @pytest.fixture(scope="module")
 def clients(site: Site) -> dict[str, dict[str, Any]]:
     """Three demo clients with last month's invoice, none of them the portal user's or its neighbour."""
@@ -61,10 +70,10 @@ def clients(site: Site) -> dict[str, dict[str, Any]]:
 
 
 async def test_billing_finds_last_months_invoice_by_search(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     invoice = clients["search"]
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await shot(page, "home-billing")
     await page.hover("text=Documents")
     await page.click(".menu-items >> text=Invoices")
@@ -81,16 +90,15 @@ async def test_billing_finds_last_months_invoice_by_search(
     assert invoice["number"] in await page.inner_text("h1")
     assert LAST_MONTH in await page.inner_text("dl.facts")
     await shot(page, "invoice-detail")
-    await page.context.close()
 
 
 async def test_consumption_list_matches_the_api(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     number = clients["search"]["number"]
     with site.api() as api:
         reference = api.get(f"/invoices/{number}/consumption", params={"page_size": 1000}).json()
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await page.goto(f"/invoices/{number}")
     await page.click("a.icon-button:has-text('Consumption')")
     await page.wait_for_url(re.compile(rf"/invoices/{number}/consumption"))
@@ -107,16 +115,15 @@ async def test_consumption_list_matches_the_api(
     download = await download_info.value
     csv_text = Path(await download.path()).read_text(encoding="utf-8")
     assert len(csv_text.strip().splitlines()) == reference["total"] + 1  # a header, then every call
-    await page.context.close()
 
 
 async def test_resend_reaches_each_flagged_contact(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     invoice = clients["search"]
     number, recipients = invoice["number"], _recipients(site, invoice["client_id"])
     before = len(site.mail.for_number(number))
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await page.goto(f"/invoices/{number}")
     await page.click("a[data-action=send]")
     await page.wait_for_url(re.compile(rf"/invoices/{number}/send"))
@@ -133,14 +140,13 @@ async def test_resend_reaches_each_flagged_contact(
         return to if all(any(r in t for t in to) for r in recipients) else None
 
     await poll(arrived, 90)
-    await page.context.close()
 
 
 async def test_regenerate_raises_the_generation_badge(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     number = clients["search"]["number"]
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await page.goto(f"/invoices/{number}")
     before = int(await page.inner_text("#versions h2 .badge"))
     await page.click("button[data-action=regenerate]")
@@ -153,14 +159,13 @@ async def test_regenerate_raises_the_generation_badge(
     await poll(badge_went_up, 90, interval=1)
     assert await page.locator("#versions tbody tr").count() == before + 1
     await shot(page, "regenerated")
-    await page.context.close()
 
 
 async def test_cancel_with_a_reason_links_the_credit_note(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     number = clients["search"]["number"]
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await page.hover("text=Tools")
     await page.click("text=Credit note invoice")
     await page.fill("input[name=number]", number)
@@ -183,14 +188,13 @@ async def test_cancel_with_a_reason_links_the_credit_note(
     assert "Billed twice" in await page.inner_text("dl.facts")
     assert number in await page.inner_text("dl.facts")  # and back to the invoice it corrects
     await shot(page, "credit-note")
-    await page.context.close()
 
 
 async def test_proforma_with_a_negative_line_is_sent_on_request(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     client_id = clients["proforma"]["client_id"]
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await page.goto(f"/clients/{client_id}")
     await shot(page, "client-record")
     form = page.locator("#proformas form")
@@ -208,7 +212,6 @@ async def test_proforma_with_a_negative_line_is_sent_on_request(
     await page.click("a[data-action=send]")
     await page.click("button[data-action=send]")
     await poll(lambda: _async(site.mail.for_number(number)), 90)
-    await page.context.close()
 
 
 async def _async(value: Any) -> Any:
@@ -216,10 +219,10 @@ async def _async(value: Any) -> Any:
 
 
 async def test_credit_article_is_billed_once_by_the_next_production(
-    browser: Browser, site: Site, clients: dict[str, dict[str, Any]]
+    billing: Page, site: Site, clients: dict[str, dict[str, Any]]
 ) -> None:
     client_id = clients["credit_article"]["client_id"]
-    page = await sign_in(browser, site, "billing")
+    page = billing
     await page.goto(f"/clients/{client_id}")
     form = page.locator("#one-time form.filters")
     await form.locator("select[name=article_code]").select_option("GOODWILL")
@@ -265,11 +268,10 @@ async def test_credit_article_is_billed_once_by_the_next_production(
         run.raise_for_status()
     await page.goto(f"/invoices/{item['billed_by']}")
     assert "Browser goodwill credit" in await page.inner_text("main")
-    await page.context.close()
 
 
-async def test_excel_and_grouped_pdf_exports(browser: Browser, site: Site) -> None:
-    page = await sign_in(browser, site, "billing")
+async def test_excel_and_grouped_pdf_exports(billing: Page, site: Site) -> None:
+    page = billing
     for link, name in (("Invoice export", "excel"), ("Grouped invoice printing", "grouped-pdf")):
         await page.hover("text=Documents")
         await page.click(f".menu-items >> text={link}")
@@ -290,7 +292,6 @@ async def test_excel_and_grouped_pdf_exports(browser: Browser, site: Site) -> No
             assert sheet is not None and sheet.max_row > 1
         else:
             assert body.startswith(b"%PDF")
-    await page.context.close()
 
 
 async def _file_link(page: Page) -> str | None:
@@ -340,8 +341,8 @@ async def test_accounting_export_as_accounting_is_emailed(browser: Browser, site
     await poll(mailed, 90)
 
 
-async def test_sftp_login_and_a_new_password_shown_once(browser: Browser, site: Site) -> None:
-    page = await sign_in(browser, site, "billing")
+async def test_sftp_login_and_a_new_password_shown_once(billing: Page, site: Site) -> None:
+    page = billing
     await page.click("a.who-name")
     await page.wait_for_url(re.compile(r"/info"))
     assert "billing" in await page.inner_text("main")
@@ -352,7 +353,6 @@ async def test_sftp_login_and_a_new_password_shown_once(browser: Browser, site: 
     await shot(page, "info-sftp")
     await page.goto("/info")
     assert password not in await page.inner_text("main")  # shown once
-    await page.context.close()
     # The login works against the export service's SFTP server, read-only on the production tree.
     import asyncssh
 
