@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from gateway_config import render, write
+from gateway_config import SERVICES, render, write
 
 
 def test_plain_http_by_default_without_hsts(tmp_path: Path) -> None:
@@ -78,3 +79,24 @@ def test_the_rendered_configuration_passes_nginx_own_check(tmp_path: Path) -> No
         text=True,
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_a_service_that_does_not_answer_gets_a_sentence_not_nginx_page(tmp_path: Path) -> None:
+    """A real nginx whose upstreams are closed ports: 503 with what to do, JSON on the API paths."""
+    import httpx
+
+    port = 18997 + int(os.environ.get("LEDGERLINE_TEST_PORT_OFFSET", "0"))
+    env = {**os.environ, "LEDGERLINE_GATEWAY_DIR": str(tmp_path / "gw"), "LEDGERLINE_GATEWAY_PORT": str(port)}
+    env.update({f"LEDGERLINE_{s.upper()}_PORT": "9" for s in (*SERVICES, "backoffice")})  # discard: closed
+    script = [str(Path(__file__).resolve().parents[1] / "deploy" / "gateway.sh")]
+    subprocess.run(["bash", *script, "start"], env=env, check=True, capture_output=True)
+    try:
+        page = httpx.get(f"http://127.0.0.1:{port}/invoices", timeout=10)
+        assert page.status_code == 503 and "Try again in a minute" in page.text
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["content-type"].startswith("text/html")
+        api = httpx.get(f"http://127.0.0.1:{port}/api/v1/invoices", timeout=10)
+        assert api.status_code == 503 and "try again" in api.json()["detail"]
+        assert api.headers["x-content-type-options"] == "nosniff"
+    finally:
+        subprocess.run(["bash", *script, "stop"], env=env, check=True, capture_output=True)
