@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import Counter
@@ -23,6 +24,7 @@ from ledgerline_backoffice.entrypoints.web import (
 from ledgerline_backoffice.service.sessions import Person
 from ledgerline_backoffice.service.sign_in import SignIn, SignInRefused
 
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["sign-in"])
 SIGN_INS = Counter("ledgerline_backoffice_sign_ins_total", "Sign-in attempts by outcome", ["outcome"])
 OPS_ROLES = frozenset({ADMIN, OPS})
@@ -78,14 +80,15 @@ async def login(request: Request) -> Response:
     username = field(form, "username")
     password = form.get("password")
     sign_in: SignIn = request.app.state.sign_in
-    outcome = await sign_in.attempt(
-        username, password if isinstance(password, str) else "", client_address(request)
-    )
+    address = client_address(request)
+    outcome = await sign_in.attempt(username, password if isinstance(password, str) else "", address)
     if isinstance(outcome, SignInRefused):
         status = 429 if outcome.locked else 401
         SIGN_INS.labels("locked" if outcome.locked else "refused").inc()
+        log.warning("sign-in refused", username=username[:64], address=address, locked=outcome.locked)
         return _login_page(request, next_url, status, outcome.message, username)
     SIGN_INS.labels("signed_in").inc()
+    log.info("signed in", username=outcome.username, address=address)
     return _signed_in(request, outcome, next_url)
 
 

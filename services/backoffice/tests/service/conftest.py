@@ -1,8 +1,8 @@
-"""The back office in-process through its real HTTP app, calling the real invoicing app in-process.
+"""The back office in-process through its real HTTP app, calling the real invoicing and export apps.
 
-The invoicing service runs on a fresh SQLite database without Kafka (events stay in its outbox), as in
-its own service tests; the back office reaches it through an httpx transport that routes by host.
-The other three APIs are not started here: a call to them fails to connect, as it would for real.
+Both services run in-process on fresh SQLite databases without Kafka (events stay in their outboxes),
+as in their own service tests; the back office reaches them through an httpx transport that routes by
+host. Rendering and notification are not started: a call to them fails to connect, as it would for real.
 Users are written to a real users file with argon2 hashes.
 """
 
@@ -23,6 +23,8 @@ from ledgerline_backoffice.adapters.users_file import UsersFile
 from ledgerline_backoffice.config import BackofficeSettings
 from ledgerline_backoffice.entrypoints.app import create_app
 
+from ledgerline_export.config import ExportSettings
+from ledgerline_export.entrypoints.app import create_app as create_export_app
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.entrypoints.app import create_app as create_invoicing_app
 from ledgerline_shared.auth import mint_token
@@ -143,13 +145,24 @@ def started_backoffice(tmp_path: Path, **overrides: Any) -> Any:
             data_dir=tmp_path / "invoicing", jwt_secret=SECRET, kafka_bootstrap_servers="127.0.0.1:1"
         )
         invoicing_app = create_invoicing_app(invoicing_settings)
+        export_settings = ExportSettings(
+            data_dir=tmp_path / "export",
+            jwt_secret=SECRET,
+            kafka_bootstrap_servers="127.0.0.1:1",
+            sftp_port=0,
+        )
+        export_app = create_export_app(export_settings)
         settings = backoffice_settings(tmp_path, **overrides)
         write_users(UsersFile(settings.users_path()))
-        transport = RoutingTransport({"invoicing": invoicing_app})
+        transport = RoutingTransport({"invoicing": invoicing_app, "export": export_app})
         # Behind TLS the cookies are Secure: the test browser must then speak https to send them back.
         base_url = "https://backoffice" if settings.backoffice_secure_cookies else "http://backoffice"
         app = create_app(settings, api_transport=transport)
-        async with invoicing_app.router.lifespan_context(invoicing_app), app.router.lifespan_context(app):
+        async with (
+            invoicing_app.router.lifespan_context(invoicing_app),
+            export_app.router.lifespan_context(export_app),
+            app.router.lifespan_context(app),
+        ):
             async with (
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as http,
                 httpx.AsyncClient(
