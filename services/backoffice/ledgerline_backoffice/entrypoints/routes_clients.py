@@ -89,9 +89,9 @@ async def client_history(
         person,
         title=f"{client.get('name', 'Client')}: history",
         client=client,
-        documents=documents[:size],
+        documents=documents,
         page=page,
-        has_next=len(documents) > size,
+        has_next=len(documents) == size,
     )
 
 

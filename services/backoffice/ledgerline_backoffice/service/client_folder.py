@@ -53,12 +53,13 @@ async def history(
     base = f"/api/v1/clients/{q(client_id)}"
     client, documents = await asyncio.gather(
         api.call("invoicing", "GET", base, person.token),
+        # The API pages by page_size (no total): a full page means there may be a next one.
         api.call(
             "invoicing",
             "GET",
             f"{base}/invoices",
             person.token,
-            params={"page": page, "page_size": page_size + 1},
+            params={"page": page, "page_size": page_size},
         ),
     )
     return client, documents

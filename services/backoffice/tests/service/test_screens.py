@@ -191,3 +191,28 @@ async def test_proforma_with_a_negative_line_and_a_one_time_credit_from_the_clie
         data={"csrf_token": token, "article_code": "GOODWILL", "quantity": "zero"},
     )
     assert bad.status_code == 422 and "The quantity must be a number above zero." in bad.text
+
+
+async def test_the_full_history_tab_pages_without_losing_a_document(backoffice: Any) -> None:
+    data = await seed(backoffice)
+    client_id = data["clients"][0]
+    admin = backoffice.api_headers("admin")
+    line = {"label": "Setup", "quantity": "1", "unit_price": "1.00", "vat_rate": "20.00"}
+    for _ in range(50):  # 51 documents with the seed's one: a page of 50, then one more
+        made = await backoffice.invoicing.post(
+            f"/api/v1/clients/{client_id}/proformas", json={"lines": [line]}, headers=admin
+        )
+        assert made.status_code == 201
+    await backoffice.sign_in("rory")
+    first = await backoffice.http.get(f"/clients/{client_id}/history")
+    second = await backoffice.http.get(f"/clients/{client_id}/history", params={"page": 2})
+    shown = [re.findall(r'<a href="/invoices/(PF[^"]+)">', p.text) for p in (first, second)]
+    assert (
+        [len(s) for s in shown] == [50, 1] and 'rel="next"' in first.text and 'rel="next"' not in second.text
+    )
+    history = (
+        await backoffice.invoicing.get(
+            f"/api/v1/clients/{client_id}/invoices", params={"page_size": 100}, headers=admin
+        )
+    ).json()
+    assert shown[0] + shown[1] == [d["number"] for d in history]
