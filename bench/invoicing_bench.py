@@ -7,6 +7,9 @@
 2. A production run of C clients (default 10,000; each: one subscription, a contact, N/C of the
    records above) through `BillingRunner`: numbering, documents, outbox events, records attached.
    Rendering is another service and is excluded.
+3. Before it, the review of issue 15: the previous month produced (not measured: it is the
+   history), then a preview run of the C clients (P seconds) and its review report (R seconds);
+   the figure is (P + R) / P, in the same run, against a target of 1.2.
 
 Run: LEDGERLINE_BENCH_PG=postgresql://postgres@127.0.0.1:15532 .venv/bin/python bench/invoicing_bench.py
 Quick run: LEDGERLINE_BENCH_RECORDS=100000 LEDGERLINE_BENCH_CLIENTS=1000 (same script).
@@ -29,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from ledgerline_invoicing.adapters.database import migrate
 from ledgerline_invoicing.adapters.orm import (
     ArticleRow,
+    BillingRunRow,
+    CallRecordRow,
     ClientRow,
     ContactRow,
     DocumentRow,
@@ -43,6 +48,7 @@ from ledgerline_invoicing.adapters.orm import (
 )
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.service.billing_runs import BillingRunner, create_run
+from ledgerline_invoicing.service.run_review import review_out, review_run
 from ledgerline_invoicing.service.usage import RatingContext, ingest
 from ledgerline_shared.contracts.events import CallRecord
 from ledgerline_shared.runtime import ServiceRuntime
@@ -54,6 +60,7 @@ CLIENTS = int(os.environ.get("LEDGERLINE_BENCH_CLIENTS", "10000"))
 PROFILE = os.environ.get("LEDGERLINE_BENCH_PROFILE") == "1"
 BATCH = 10_000
 PERIOD = "2026-10"
+HISTORY_PERIOD = "2026-09"  # produced before the preview, so the review compares against it
 OFFSET = dt.timezone(dt.timedelta(hours=2))
 
 # A realistic plan: French fixed and mobile numbers, special numbers, and a world of countries.
@@ -338,23 +345,52 @@ async def bench_raw_copy(db_url: str) -> dict[str, Any]:
     return {"records": len(rows), "seconds": round(seconds, 2), "records_per_s": round(len(rows) / seconds)}
 
 
-async def bench_run(runtime: ServiceRuntime, settings: InvoicingSettings) -> dict[str, Any]:
-    runner = BillingRunner(runtime, settings)
+async def timed_run(
+    runtime: ServiceRuntime, runner: BillingRunner, period: str, mode: str
+) -> tuple[str, float]:
     async with runtime.sessions() as session, session.begin():
-        run = await create_run(session, PERIOD, "production", None, "bench")
+        run = await create_run(session, period, mode, None, "bench")
         run_id = run.id
     started = time.perf_counter()
     await runner.execute(run_id)
-    seconds = time.perf_counter() - started
+    return run_id, time.perf_counter() - started
+
+
+async def bench_preview_review(runtime: ServiceRuntime, settings: InvoicingSettings) -> dict[str, Any]:
+    """A preview of every client, then its review report, against the preview alone."""
+    runner = BillingRunner(runtime, settings)
+    await timed_run(runtime, runner, HISTORY_PERIOD, "production")
+    run_id, preview_s = await timed_run(runtime, runner, PERIOD, "preview")
+    started = time.perf_counter()
     async with runtime.sessions() as session:
-        from sqlalchemy import func, select
+        run = await session.get(BillingRunRow, run_id)
+        assert run is not None and run.status == "completed", run and run.errors
+        report = review_out(run, await review_run(session, settings, run))
+    review_s = time.perf_counter() - started
+    return {
+        "clients": CLIENTS,
+        "previews": report["previews"],
+        "flagged_previews": report["flagged_previews"],
+        "history": f"the {HISTORY_PERIOD} production run of the same clients",
+        "preview_seconds": round(preview_s, 2),
+        "review_seconds": round(review_s, 2),
+        "ratio_preview_and_review_over_preview": round((preview_s + review_s) / preview_s, 3),
+        "target_ratio": 1.2,
+    }
 
-        from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow
 
+async def bench_run(runtime: ServiceRuntime, settings: InvoicingSettings) -> dict[str, Any]:
+    runner = BillingRunner(runtime, settings)
+    async with runtime.sessions() as session:  # the history run and the preview queued events too
+        events_before = await session.scalar(select(func.count()).select_from(messaging.outbox)) or 0
+    run_id, seconds = await timed_run(runtime, runner, PERIOD, "production")
+    async with runtime.sessions() as session:
         state = await session.get(BillingRunRow, run_id)
         assert state is not None
         invoices = await session.scalar(
-            select(func.count()).select_from(DocumentRow).where(DocumentRow.type == "invoice")
+            select(func.count())
+            .select_from(DocumentRow)
+            .where(DocumentRow.type == "invoice", DocumentRow.period == PERIOD)
         )
         attached = await session.scalar(
             select(func.count()).select_from(CallRecordRow).where(CallRecordRow.invoice_number.is_not(None))
@@ -366,7 +402,7 @@ async def bench_run(runtime: ServiceRuntime, settings: InvoicingSettings) -> dic
         "errors": len(state.errors),
         "invoices": invoices,
         "call_records_attached": attached,
-        "outbox_events": events,
+        "outbox_events": (events or 0) - events_before,
         "seconds": round(seconds, 2),
         "clients_per_s": round(CLIENTS / seconds, 1),
         "workers": settings.billing_workers,
@@ -408,6 +444,10 @@ async def main() -> None:
         ingestion = await bench_ingest(runtime)
         save_profile(handle)
         print("ingest()", ingestion, flush=True)
+        handle = profiled("review")
+        review = await bench_preview_review(runtime, settings)
+        save_profile(handle)
+        print("preview and review", review, flush=True)
         handle = profiled("run")
         production = await bench_run(runtime, settings)
         save_profile(handle)
@@ -428,6 +468,7 @@ async def main() -> None:
             "ratio_raw_over_service": round(ingestion["seconds"] / raw["seconds"], 2),
         },
         "production_run": {**production, "target_seconds": 60, "rendering": "excluded (rendering service)"},
+        "preview_and_review": review,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")

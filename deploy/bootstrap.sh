@@ -28,11 +28,12 @@ trap 'echo "bootstrap: FAILED during \"$STEP\" after $(elapsed) s, see var/log/b
 echo "=== bootstrap $(date -u +%FT%TZ) in $ROOT"
 
 # Java for the broker and Maven for its jars; PostgreSQL for the tests; WeasyPrint's native libraries
-# (Pango, HarfBuzz's subsetter for embedded fonts), a font and MIME data for rendering; nginx for the
+# (Pango, HarfBuzz's subsetter for embedded fonts), a font and MIME data for rendering; poppler's
+# pdftoppm rasterises page 1 for the rendering tests' golden-image comparison; nginx for the
 # gateway (run from its own folder by deploy/gateway.sh); chromium for the browser tests (Playwright
 # drives it by path: Playwright's own browser download is not used).
 DEBS=(openjdk-17-jre-headless maven libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-      fonts-dejavu-core shared-mime-info nginx chromium openssl)
+      fonts-dejavu-core shared-mime-info poppler-utils nginx chromium openssl)
 
 step_debs() {
   STEP="debian packages"

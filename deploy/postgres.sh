@@ -16,6 +16,25 @@ source "$ROOT/deploy/debian-packages.sh"
 
 PG_PORT="${PG_PORT:-15432}"
 PG_DIR="${PG_DIR:-$ROOT/var/test/pg}"
+
+# The server runs as `postgres`, which cannot enter a private checkout (root's home, a `mktemp -d`
+# folder: mode 700). There, the cluster lives under /var/tmp instead, in a folder named after the
+# checkout so start and stop agree and two checkouts never share one.
+reachable_by_postgres() {
+  local dir="$1"
+  while [[ ! -e "$dir" ]]; do dir="$(dirname "$dir")"; done
+  runuser -u postgres -- test -x "$dir" 2>/dev/null
+}
+locate_cluster() {  # after pg_bin: the `postgres` user exists only once the server is installed
+  if [[ "$(id -u)" == 0 ]] && ! reachable_by_postgres "$PG_DIR"; then
+    PG_DIR="/var/tmp/ledgerline-pg/$(printf '%s' "$PG_DIR" | sha256sum | cut -c1-16)"
+    mkdir -p "$PG_DIR"
+    chmod 755 /var/tmp/ledgerline-pg
+  fi
+  DATA="$PG_DIR/data"
+  SOCKETS="$PG_DIR/run"
+  LOG="$PG_DIR/postgres.log"
+}
 DATA="$PG_DIR/data"
 SOCKETS="$PG_DIR/run"
 LOG="$PG_DIR/postgres.log"
@@ -34,7 +53,7 @@ pg_bin() {
 # As root, the server programs run as `postgres`; a developer's own account runs them directly.
 as_owner() {
   if [[ "$(id -u)" == 0 ]]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")  # cd: a private checkout is not its to enter
   else
     "$@"
   fi
@@ -99,6 +118,7 @@ psql_admin() {
 start() {
   local bin
   bin="$(pg_bin)"
+  locate_cluster
   init_cluster "$bin"
   if running "$bin"; then
     PG_PORT="$(live_port)"
@@ -116,6 +136,7 @@ start() {
 stop() {
   local bin
   bin="$(pg_bin)"
+  locate_cluster
   if ! running "$bin"; then
     echo "postgres: not running"
     return 0
@@ -127,6 +148,7 @@ stop() {
 status() {
   local bin
   bin="$(pg_bin)"
+  locate_cluster
   if running "$bin"; then
     echo "postgres: running (127.0.0.1:$(live_port), data $DATA)"
   else

@@ -148,6 +148,7 @@ def main() -> int:
         jwt_secret=secret,
         smtp_port=SMTP_PORT,
         sftp_port=SFTP_PORT,
+        extra_env={"LEDGERLINE_RUN_APPROVAL_REQUIRED": "true"},  # four eyes before production (issue 15)
     )
     stack = Stack(config, RUN / "logs")
     stopping = False
@@ -185,6 +186,8 @@ def main() -> int:
                 config.url("invoicing"),
                 "--token",
                 admin,
+                "--approver-token",  # a second person approves last month's preview (four eyes)
+                mint(secret, "billing-lead", "billing"),
             ],
             cwd=ROOT,
         )

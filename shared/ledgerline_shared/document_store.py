@@ -69,5 +69,12 @@ class FolderDocumentStore:
         return self.local_path(rel).is_file()
 
 
+def companion_path(rel: str, extension: str) -> str:
+    """The same version of a document in another format: `versions/F1/v2/F1.pdf` and `.json`
+    give `versions/F1/v2/F1.json` (rendering writes every format of a version side by side)."""
+    stem, dot, _ = rel.rpartition(".")
+    return f"{stem if dot else rel}{extension}"
+
+
 def store_root(data_dir: Path) -> Path:
     return data_dir / "documents"

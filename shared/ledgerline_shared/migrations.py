@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from ledgerline_shared.messaging.tables import PARKED_OUTBOX, parked_outbox_columns
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -45,3 +47,12 @@ def run_env(metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def create_parked_outbox() -> None:
+    """Migration step shared by every service: the table of outbox rows the relay parked."""
+    op.create_table(PARKED_OUTBOX, *parked_outbox_columns())
+
+
+def drop_parked_outbox() -> None:
+    op.drop_table(PARKED_OUTBOX)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared import auth
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from ledgerline_shared.http_limits import BodySizeLimit
 from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare, TopicStats
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
@@ -102,6 +103,7 @@ class ServiceRuntime:
             self.sessions,
             tables.outbox,
             self.kafka_producer,
+            parked=tables.parked_outbox,
             service=name,
             poll_s=settings.outbox_poll_s,
             after_publish=after_publish,
@@ -114,10 +116,14 @@ class ServiceRuntime:
             producer=self.kafka_producer,
             retries=settings.consumer_retries,
             backoff_s=settings.consumer_backoff_s,
+            retry_budget_s=settings.consumer_retry_budget_s,
+            max_backoff_s=settings.consumer_max_backoff_s,
             on_committed=self.relay.wake,
             read_sessions=self.read_sessions,
         )
         self.hooks = RuntimeHooks()
+        # Routes accepting bodies over settings.http_max_body_bytes, by exact path (http_limits).
+        self.body_limits: dict[str, int] = {}
         self.handlers: dict[str, Subscription] = {}  # topic -> what subscribe() registered (tests use it)
         self.kafka_connected = False
         self.started_at = dt.datetime.now(dt.UTC)
@@ -281,6 +287,9 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
         app.state.runtime = self
+        app.add_middleware(
+            BodySizeLimit, default=self.settings.http_max_body_bytes, per_path=self.body_limits
+        )
 
         @app.middleware("http")
         async def correlation(
@@ -338,6 +347,13 @@ class ServiceRuntime:
                 .select_from(self.tables.outbox)
                 .where(self.tables.outbox.c.sent_at.is_(None))
             )
+            po = self.tables.parked_outbox
+            parked = (
+                (await session.execute(select(po).order_by(po.c.parked_at.desc(), po.c.id.desc()).limit(50)))
+                .mappings()
+                .all()
+            )
+            parked_count = await session.scalar(select(func.count()).select_from(po))
         sections = [await section() for section in self.hooks.dashboard]
         return _dashboard_env.get_template("dashboard.html").render(
             service=self.name,
@@ -347,6 +363,8 @@ class ServiceRuntime:
             relay_published=self.relay.published,
             relay_error=self.relay.last_error,
             outbox_pending=pending,
+            parked_outbox=parked,
+            parked_count=parked_count,
             # Every subscription, even before its first message: an idle topic is information too.
             topics=sorted(
                 {

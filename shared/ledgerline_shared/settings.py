@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     notification_database_url: str | None = None
     export_database_url: str | None = None
 
+    http_max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # per request; see http_limits
     http_host: str = "127.0.0.1"  # 0.0.0.0 inside a container (deploy/Dockerfile)
     invoicing_port: int = 8101
     rendering_port: int = 8102
@@ -46,8 +47,12 @@ class Settings(BaseSettings):
     smtp_sender: str = "Ledgerline Billing <billing@ledgerline.test>"
     smtp_retry_for_s: float = 900.0  # how long temporary failures are retried
 
-    consumer_retries: int = 3  # in-process attempts before a message is dead-lettered
+    consumer_retries: int = 3  # in-process attempts before a failing message is dead-lettered
     consumer_backoff_s: float = 0.2
+    # Infrastructure failures (database, render pool) are retried, the partition paused, this long
+    # from the first failure before the message is dead-lettered; the backoff doubles up to the max.
+    consumer_retry_budget_s: float = Field(default=900.0, gt=0)
+    consumer_max_backoff_s: float = Field(default=30.0, gt=0)
     outbox_poll_s: float = 0.2
     log_level: str = "INFO"
 

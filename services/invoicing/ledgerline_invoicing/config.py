@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from ledgerline_invoicing.domain.numbering import Series, check_prefixes
+from ledgerline_invoicing.domain.run_review import DEFAULT_BLOCKING, FlagCode
 from ledgerline_shared.contracts.document import Address, Party
 from ledgerline_shared.settings import Settings
 
@@ -37,6 +39,17 @@ class InvoicingSettings(Settings):
         return self
 
     billing_workers: int = 4  # clients billed concurrently within a run
+    usage_csv_max_bytes: int = 1024**3  # one streamed POST /usage.csv (~10 million records)
+
+    # Issue 15: production needs a second person's approval of a preview (off: integrations unchanged).
+    run_approval_required: bool = False
+    # The review's anomaly thresholds (domain/run_review.py); amounts in the preview's currency.
+    review_total_change_share: Decimal = Decimal("0.30")
+    review_total_change_amount: Decimal = Decimal("20.00")
+    review_usage_multiple: Decimal = Decimal("3")
+    review_usage_cycles: int = Field(default=3, ge=1, le=24)
+    review_first_invoice_amount: Decimal = Decimal("500.00")
+    review_blocking_flags: frozenset[FlagCode] = DEFAULT_BLOCKING
 
     def seller(self) -> Party:
         return Party(

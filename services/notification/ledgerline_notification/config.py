@@ -22,6 +22,9 @@ class NotificationSettings(Settings):
     # the SMTP transaction (crash, kill): it is reported, never resent. Longer than any live
     # transaction can last (each SMTP command has smtp_timeout_s).
     delivery_lease_s: float = 600.0
+    # Where clients' answers to document e-mails go (`Billing <billing@operator.example>`); also the
+    # contact address the e-mail names. Unset: no Reply-To, and the seller's e-mail is the contact.
+    mail_reply_to: str | None = None
     export_mail_language: str = "fr"  # export.completed carries no language
     export_attachment_max_bytes: int = 15 * 1024 * 1024  # bigger files: the report only
 

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledgerline_shared.contracts.mail_address import check_address, check_display_name
 from ledgerline_shared.contracts.money import Dec, Money
+
+# The most lines a proforma or credit note may be asked for (issue 11 item 2): a document's event
+# then stays far below Kafka's 1 MiB message limit, and its PDF a readable size. Invoices from a
+# billing run carry one line per subscription, item and VAT rate of usage, far fewer.
+MAX_DOCUMENT_LINES = 1000
 
 
 class DocumentType(StrEnum):
@@ -72,6 +78,21 @@ class Party(Contract):
     recipients: list[Recipient] = Field(default_factory=list)
 
 
+class Proration(Contract):
+    """A subscription line covering part of its month: how its unit price was reached.
+
+    unit_price = monthly_price × days / period_days (cumulative rounding, see invoicing's
+    domain/proration.py), so the document can print "49,90 € × 15/30 days" for a clerk to check.
+    """
+
+    monthly_price: Dec
+    days: int = Field(ge=1, le=31)
+    period_days: int = Field(ge=1, le=31)
+
+
+UsageKind = Literal["voice", "sms", "data"]
+
+
 class DocumentLine(Contract):
     line_no: int
     label: str
@@ -85,6 +106,10 @@ class DocumentLine(Contract):
     accounting_account: str | None = None
     period_start: dt.date | None = None
     period_end: dt.date | None = None
+    proration: Proration | None = None  # a prorated subscription only
+    # A usage line: what its quantity counts (voice minutes or, for a connection-fee line, calls;
+    # messages; megabytes), so the document can print the unit next to the quantity.
+    usage_kind: UsageKind | None = None
 
 
 class TaxSubtotal(Contract):
@@ -119,6 +144,16 @@ class ConsumptionLine(Contract):
     amount: Money
 
 
+class PaymentDetails(Contract):
+    """How to pay: the seller's account (from the branding of the rendering) and the reference to
+    quote (BT-83, the document number), so the e-mail and the JSON show what the PDF prints."""
+
+    iban: str
+    bic: str
+    bank_name: str | None = None
+    reference: str | None = None  # previews have none
+
+
 class Document(Contract):
     id: UUID
     number: str | None = None  # previews carry no number
@@ -136,6 +171,7 @@ class Document(Contract):
     references: list[DocumentReference] = Field(default_factory=list)
     consumption: list[ConsumptionLine] = Field(default_factory=list)
     payment_terms_days: int = 30
+    payment: PaymentDetails | None = None  # filled by rendering from its branding
     reason: str | None = None  # credit notes: why; kept with who asked
     requested_by: str | None = None
     run_id: UUID | None = None

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
+from ledgerline_shared.contracts.document import MAX_DOCUMENT_LINES, Document, DocumentType, Recipient
 from ledgerline_shared.contracts.money import Dec
 
 
@@ -60,7 +60,7 @@ class CreditNoteRequested(Event):
     invoice_number: str
     reason: str = Field(min_length=1)
     request_id: str = Field(min_length=1)
-    lines: list[CreditLine] | None = None  # absent: the whole remaining amount
+    lines: list[CreditLine] | None = Field(default=None, max_length=MAX_DOCUMENT_LINES)  # absent: all
     requested_by: str | None = None
 
 

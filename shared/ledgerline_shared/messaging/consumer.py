@@ -3,10 +3,16 @@
 For each message: parse the CloudEvents headers and the payload; skip it if its ce_id was already
 processed by this consumer; otherwise run the handler and record the ce_id in the SAME transaction,
 then let FastStream commit the offset (ack policy NACK_ON_ERROR: the offset moves only after the
-handler returned). A handler that keeps failing is retried with backoff, then the message goes to
-`<topic>.dlq` with the error in its headers, is recorded for the dashboard's replay, and the partition
-moves on. Only if the dead letter cannot be written does the handler raise, so the message is read
-again rather than lost.
+handler returned).
+
+Failures are classified (messaging/failures.py). What will never succeed (a malformed message, a
+PermanentError) goes at once to `<topic>.dlq` with the error in its headers, is recorded for the
+dashboard's replay, and the partition moves on. An infrastructure failure (database or render pool
+briefly away) is not the message's fault: the partition is paused, rewound to the message (nothing
+committed) and resumed after a growing backoff, so later events of the same key wait behind it;
+only when the retry budget (minutes, `LEDGERLINE_CONSUMER_RETRY_BUDGET_S`) is spent is the message
+dead-lettered. Any other error is retried a few times in place, then dead-lettered. If the dead
+letter itself cannot be written, the message is rewound and read again rather than lost.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream import AckPolicy
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
@@ -30,6 +37,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerline_shared.cloudevents import Envelope, NotACloudEvent, decode_headers, parse_envelope
+from ledgerline_shared.messaging.failures import RetryLater, is_transient
 from ledgerline_shared.messaging.tables import MessagingTables
 from ledgerline_shared.observability import context, metrics
 from ledgerline_shared.topics import dead_letter_topic
@@ -60,6 +68,14 @@ Prepare = Callable[[Inbound[T]], Awaitable[Any]]
 
 class PermanentError(Exception):
     """The message can never succeed (bad content, a rule refuses it): dead-letter it at once."""
+
+
+@dataclass
+class _Retrying:
+    """A message whose handler failed for a transient reason, between its redeliveries."""
+
+    first_failed_at: float
+    attempts: int = 0
 
 
 @dataclass
@@ -110,6 +126,8 @@ class EventConsumer:
         producer: Callable[[], AIOKafkaProducer],
         retries: int = 3,
         backoff_s: float = 0.2,
+        retry_budget_s: float = 900.0,
+        max_backoff_s: float = 30.0,
         on_committed: Callable[[], None] | None = None,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
@@ -120,6 +138,11 @@ class EventConsumer:
         self._producer = producer
         self._retries = retries
         self._backoff_s = backoff_s
+        self._retry_budget_s = retry_budget_s
+        self._max_backoff_s = max_backoff_s
+        # (consumer, topic, partition, offset, ce_id) -> transient failures so far: the message comes back
+        # by a rewind, and its budget counts from its first failure.
+        self._retrying: dict[tuple[str, str, int, int, str], _Retrying] = {}
         self._on_committed = on_committed  # e.g. wake the outbox relay
         self.stats = ConsumerStats()
         self.subscriptions: list[tuple[str, str]] = []  # (topic, group id)
@@ -145,7 +168,12 @@ class EventConsumer:
         for _ in range(instances):
 
             async def on_message(message: KafkaMessage) -> None:
-                await self.handle_record(message.raw_message, model, handler, consumer_name, prepare)
+                record: Any = message.raw_message  # one ConsumerRecord: these subscribers are not batches
+                try:
+                    await self.handle_record(record, model, handler, consumer_name, prepare)
+                except RetryLater as later:
+                    _pause_partition(message.consumer, record.topic, record.partition, later.delay_s)
+                    raise NackMessage() from later  # FastStream rewinds the partition to this message
 
             broker.subscriber(
                 topic,
@@ -178,6 +206,7 @@ class EventConsumer:
             return
         context.bind(correlation_id=envelope.correlation_id, event_id=envelope.id)
         inbound = Inbound(envelope, data, key, topic, record.partition, record.offset)
+        retry_key = (consumer_name, topic, record.partition, record.offset, envelope.id)
         error = ""
         for attempt in range(1, self._retries + 1):
             try:
@@ -197,9 +226,13 @@ class EventConsumer:
                 stats.failed += 1
                 metrics.MESSAGES_HANDLED.labels(self.service, topic, "retried").inc()
                 log.warning("handler failed", topic=topic, attempt=attempt, error=error, ce_id=envelope.id)
+                if is_transient(exc):
+                    await self._retry_later(record, headers, consumer_name, retry_key, error)
+                    return  # the retry budget is spent: dead-lettered
                 if attempt < self._retries:
                     await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
                 continue
+            self._retrying.pop(retry_key, None)
             outcome = "ok" if applied else "duplicate"
             if applied:
                 stats.handled += 1
@@ -213,8 +246,34 @@ class EventConsumer:
             if applied and self._on_committed is not None:
                 self._on_committed()
             return
+        self._retrying.pop(retry_key, None)
         await self._dead_letter(record, headers, consumer_name, error)
         stats.dead_lettered += 1
+
+    async def _retry_later(
+        self,
+        record: Any,
+        headers: dict[str, str],
+        consumer_name: str,
+        retry_key: tuple[str, str, int, int, str],
+        error: str,
+    ) -> None:
+        """Raise RetryLater with the next backoff, or dead-letter once the retry budget is spent."""
+        now = time.monotonic()
+        state = self._retrying.setdefault(retry_key, _Retrying(now))
+        state.attempts += 1
+        waited = now - state.first_failed_at
+        if waited >= self._retry_budget_s:
+            await self._dead_letter(
+                record, headers, consumer_name, f"retry budget of {self._retry_budget_s:g} s spent: {error}"
+            )
+            self._retrying.pop(retry_key, None)
+            self.stats.on(record.topic).dead_lettered += 1
+            return
+        delay = min(self._max_backoff_s, self._backoff_s * 2 ** (state.attempts - 1))
+        delay = max(0.0, min(delay, self._retry_budget_s - waited))
+        self.stats.note(record.topic, "retrying", headers.get("ce_id"), f"in {delay:.1f} s: {error}")
+        raise RetryLater(delay, error)
 
     async def _already_processed(self, ce_id: str, consumer_name: str) -> bool:
         processed = self._tables.processed
@@ -257,6 +316,17 @@ class EventConsumer:
     async def _dead_letter(
         self, record: Any, headers: dict[str, str], consumer_name: str, error: str
     ) -> None:
+        """Park the message in `<topic>.dlq` and the dead-letter table; if either cannot be
+        written now, the message is read again later (RetryLater) rather than lost."""
+        try:
+            await self._write_dead_letter(record, headers, consumer_name, error)
+        except Exception as exc:
+            log.error("dead letter not written", topic=record.topic, error=f"{type(exc).__name__}: {exc}")
+            raise RetryLater(min(self._max_backoff_s, 1.0), f"dead letter not written: {exc}") from exc
+
+    async def _write_dead_letter(
+        self, record: Any, headers: dict[str, str], consumer_name: str, error: str
+    ) -> None:
         topic: str = record.topic
         dlq_headers = [(k, v.encode()) for k, v in headers.items() if not k.startswith("dlq_")]
         dlq_headers += [
@@ -267,9 +337,8 @@ class EventConsumer:
             ("dlq_original_offset", str(record.offset).encode()),
             ("dlq_failed_at", dt.datetime.now(dt.UTC).isoformat().encode()),
         ]
-        await self._producer().send_and_wait(
-            dead_letter_topic(topic), value=record.value, key=record.key, headers=dlq_headers
-        )
+        # The table first: while the database is away nothing is sent, so the message is not
+        # copied to `<topic>.dlq` again at each redelivery.
         async with self._sessions() as session, session.begin():
             await session.execute(
                 insert(self._tables.dead_letters).values(
@@ -285,6 +354,26 @@ class EventConsumer:
                     failed_at=dt.datetime.now(dt.UTC),
                 )
             )
+        await self._producer().send_and_wait(
+            dead_letter_topic(topic), value=record.value, key=record.key, headers=dlq_headers
+        )
         metrics.MESSAGES_HANDLED.labels(self.service, topic, "dead_lettered").inc()
         self.stats.note(topic, "dead_lettered", headers.get("ce_id"), error)
         log.error("message dead-lettered", topic=topic, error=error, ce_id=headers.get("ce_id"))
+
+
+def _pause_partition(consumer: Any, topic: str, partition: int, delay_s: float) -> None:
+    """Fetch nothing more from this partition for `delay_s` seconds (the other partitions go on)."""
+    if not isinstance(consumer, AIOKafkaConsumer):
+        return
+    tp = TopicPartition(topic, partition)
+    consumer.pause(tp)
+
+    def resume() -> None:
+        try:
+            if tp in consumer.assignment():  # a rebalance may have taken it away meanwhile
+                consumer.resume(tp)
+        except Exception as exc:  # the consumer stopped: nothing to resume
+            log.info("partition not resumed", topic=topic, partition=partition, error=str(exc))
+
+    asyncio.get_running_loop().call_later(delay_s, resume)

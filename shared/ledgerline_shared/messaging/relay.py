@@ -3,6 +3,11 @@
 A crash between publishing and marking re-publishes the same rows with the same ce_id; consumers are
 idempotent on ce_id, so the effect happens once. The producer is idempotent (no duplicates from its
 own retries) and waits for every replica (acks=all).
+
+A row that can never be published (larger than a Kafka message may be, not serialisable) is parked:
+moved with its error to the `parked_outbox` table, counted in a metric and shown on the dashboard,
+and the relay goes on with the next rows. Any other failure (the broker away, a timeout) keeps the
+row, and the relay tries again with a doubling backoff.
 """
 
 from __future__ import annotations
@@ -11,10 +16,17 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, select, update
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
+from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerline_shared.observability import metrics
@@ -22,6 +34,18 @@ from ledgerline_shared.observability import metrics
 log = structlog.get_logger(__name__)
 
 AfterPublish = Callable[[list[int]], Awaitable[None]]
+
+# What no retry will ever fix: the message is too large for the broker or its topic name is
+# invalid, or the row cannot be turned into a message (headers not JSON, text not encodable).
+_UNPUBLISHABLE: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    ValueError,  # json.JSONDecodeError, UnicodeEncodeError
+    TypeError,
+)
+MAX_BACKOFF_S = 5.0  # the broker back, events flow again within seconds
 
 
 def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
@@ -42,6 +66,7 @@ class OutboxRelay:
         sessions: async_sessionmaker[AsyncSession],
         outbox: Table,
         producer: Callable[[], AIOKafkaProducer],
+        parked: Table | None = None,
         *,
         service: str,
         poll_s: float = 0.2,
@@ -52,6 +77,7 @@ class OutboxRelay:
         self._sessions = sessions
         self._reads = read_sessions or sessions
         self._outbox = outbox
+        self._parked = parked
         self._producer = producer  # a getter: the runtime replaces the producer until Kafka answers
         self._service = service
         self._poll_s = poll_s
@@ -59,6 +85,7 @@ class OutboxRelay:
         self._after_publish = after_publish  # a test's crash point
         self._wake = asyncio.Event()
         self.published = 0
+        self.parked = 0
         self.last_error: str | None = None
 
     def wake(self) -> None:
@@ -75,13 +102,7 @@ class OutboxRelay:
         async with self._reads() as session:
             rows = (
                 await session.execute(
-                    select(
-                        self._outbox.c.id,
-                        self._outbox.c.topic,
-                        self._outbox.c.key,
-                        self._outbox.c.headers,
-                        self._outbox.c.payload,
-                    )
+                    select(self._outbox)
                     .where(self._outbox.c.sent_at.is_(None))
                     .order_by(self._outbox.c.id)
                     .limit(self._batch_size)
@@ -89,42 +110,101 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        futures = []
+        sent: list[Row[Any]] = []
+        parked: list[tuple[Row[Any], str]] = []
+        in_flight: list[tuple[Row[Any], asyncio.Future[Any]]] = []
+        failure: Exception | None = None  # a transient one: the rows from there on wait
         for row in rows:
-            headers = [(k, v.encode()) for k, v in json.loads(row.headers)]
-            futures.append(
-                await self._producer().send(
-                    row.topic,
-                    value=row.payload.encode(),
-                    key=row.key.encode() if row.key is not None else None,
-                    headers=headers,
-                )
-            )
-        await asyncio.gather(*futures)
-        ids = [row.id for row in rows]
-        if self._after_publish is not None:
-            await self._after_publish(ids)
+            try:
+                in_flight.append((row, await self._send(row)))
+            except _UNPUBLISHABLE as exc:
+                parked.append((row, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:
+                failure = exc
+                break
+        results = await asyncio.gather(*(future for _, future in in_flight), return_exceptions=True)
+        for (row, _), result in zip(in_flight, results, strict=True):
+            if isinstance(result, _UNPUBLISHABLE):
+                parked.append((row, f"{type(result).__name__}: {result}"))
+            elif isinstance(result, Exception):
+                failure = failure or result
+            else:
+                sent.append(row)
+        if sent and self._after_publish is not None:
+            await self._after_publish([row.id for row in sent])
+        await self._record(sent, parked)
+        if failure is not None:
+            raise failure
+        return len(sent) + len(parked)
+
+    async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
+        headers = [(k, v.encode()) for k, v in json.loads(row.headers)]
+        future: asyncio.Future[Any] = await self._producer().send(
+            row.topic,
+            value=row.payload.encode(),
+            key=row.key.encode() if row.key is not None else None,
+            headers=headers,
+        )
+        return future
+
+    async def _record(self, sent: list[Row[Any]], parked: list[tuple[Row[Any], str]]) -> None:
+        """Mark the published rows sent and move the unpublishable ones aside, in one transaction."""
+        if not sent and not parked:
+            return
+        now = dt.datetime.now(dt.UTC)
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(self._outbox).where(self._outbox.c.id.in_(ids)).values(sent_at=dt.datetime.now(dt.UTC))
-            )
-        for row in rows:
+            if sent:
+                await session.execute(
+                    update(self._outbox)
+                    .where(self._outbox.c.id.in_([row.id for row in sent]))
+                    .values(sent_at=now)
+                )
+            if parked:
+                if self._parked is None:
+                    raise RuntimeError(f"unpublishable outbox rows and no table to park them: {parked[0][1]}")
+                await session.execute(
+                    insert(self._parked),
+                    [
+                        {
+                            "id": row.id,
+                            "ce_id": row.ce_id,
+                            "topic": row.topic,
+                            "key": row.key,
+                            "headers": row.headers,
+                            "payload": row.payload,
+                            "created_at": row.created_at,
+                            "error": error[:2000],
+                            "parked_at": now,
+                        }
+                        for row, error in parked
+                    ],
+                )
+                await session.execute(
+                    delete(self._outbox).where(self._outbox.c.id.in_([row.id for row, _ in parked]))
+                )
+        for row in sent:
             metrics.EVENTS_PUBLISHED.labels(self._service, row.topic).inc()
-        self.published += len(rows)
-        return len(rows)
+        for row, error in parked:
+            metrics.OUTBOX_PARKED.labels(self._service, row.topic).inc()
+            log.error("outbox row parked", topic=row.topic, ce_id=row.ce_id, error=error[:300])
+        self.published += len(sent)
+        self.parked += len(parked)
 
     async def run(self) -> None:
+        backoff_s = 0.5
         while True:
             try:
                 while await self.publish_pending() == self._batch_size:
                     pass
                 self.last_error = None
+                backoff_s = 0.5
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Kafka down, DB busy: keep the rows, try again later
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("outbox relay pass failed", error=self.last_error)
-                await asyncio.sleep(1.0)
+                log.warning("outbox relay pass failed", error=self.last_error, retry_in_s=backoff_s)
+                await asyncio.sleep(backoff_s)
+                backoff_s = min(MAX_BACKOFF_S, backoff_s * 2)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
             except TimeoutError:

@@ -12,6 +12,26 @@ class MessagingTables:
     outbox: Table
     processed: Table
     dead_letters: Table
+    parked_outbox: Table
+
+
+PARKED_OUTBOX = "parked_outbox"
+
+
+def parked_outbox_columns() -> list[Column[object]]:
+    """An outbox row that can never be published (too large, cannot be serialised), moved aside
+    with its error so the relay goes on; fresh Column objects, for the table and its migrations."""
+    return [
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),  # the outbox id
+        Column("ce_id", String(36), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=True),
+        Column("headers", Text, nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("error", Text, nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False),
+    ]
 
 
 def define_messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -53,4 +73,5 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("failed_at", DateTime(timezone=True), nullable=False),
         Column("replayed_at", DateTime(timezone=True), nullable=True),
     )
-    return MessagingTables(outbox, processed, dead_letters)
+    parked_outbox = Table(PARKED_OUTBOX, metadata, *parked_outbox_columns())
+    return MessagingTables(outbox, processed, dead_letters, parked_outbox)

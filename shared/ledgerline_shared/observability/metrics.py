@@ -5,6 +5,11 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_PUBLISHED = Counter(
     "ledgerline_events_published_total", "Outbox events published to Kafka", ["service", "topic"]
 )
+OUTBOX_PARKED = Counter(
+    "ledgerline_outbox_parked_total",
+    "Outbox rows that can never be published (too large, not serialisable), parked aside",
+    ["service", "topic"],
+)
 MESSAGES_HANDLED = Counter(
     "ledgerline_messages_handled_total",
     "Kafka messages handled, by outcome (ok, duplicate, retried, dead_lettered)",

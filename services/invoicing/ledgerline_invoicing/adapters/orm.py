@@ -224,3 +224,22 @@ class BillingRunRow(Base):
     requested_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BillingRunApprovalRow(Base):
+    """A second person's approval of a preview run (issue 15), kept for good, valid or not."""
+
+    __tablename__ = "billing_run_approvals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    run_id: Mapped[str] = mapped_column(ForeignKey("billing_runs.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    approved_by: Mapped[str] = mapped_column(String(200))  # the token's sub
+    approver_name: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    comment: Mapped[str | None] = mapped_column(Text)
+    acknowledged_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flag_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    previews: Mapped[int] = mapped_column(Integer, default=0)
+    previews_hash: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # the billing inputs' fingerprint
+    production_run_id: Mapped[str | None] = mapped_column(String(36))  # the last production run it admitted

@@ -6,7 +6,8 @@ see `consumption`). An invoice without lines means there is nothing to bill for 
 
 - A subscription covering part of the month is billed at its prorated unit price (see
   `proration`), quantity unchanged, so the line still reads quantity x unit price and the pieces
-  of a month split between subscriptions add up to the monthly price.
+  of a month split between subscriptions add up to the monthly price. The line keeps the monthly
+  price and the covered days, so the document can print "49,90 € × 15/30 days".
 - One-time items: inactive ones are skipped; every active one is billed; those with repeat=once
   are reported as consumed so the production run deactivates them and records the invoice.
 - A negative amount is allowed only on a credit_note article (spec section 5); a quantity is
@@ -35,6 +36,7 @@ from ledgerline_shared.contracts.document import (
     DocumentType,
     LineKind,
     Party,
+    Proration,
     TaxSubtotal,
     Totals,
 )
@@ -151,6 +153,12 @@ def subscription_line(subscription: Subscription, period: BillingPeriod) -> Draf
     first, last = days
     price = prorate(subscription.price, period, subscription.start_date, subscription.end_date)
     article = subscription.article
+    covered = last - first + 1
+    proration = (
+        None
+        if covered == period.days
+        else Proration(monthly_price=subscription.price, days=covered, period_days=period.days)
+    )
     return DraftLine(
         label=article.label,
         quantity=subscription.quantity,
@@ -162,6 +170,7 @@ def subscription_line(subscription: Subscription, period: BillingPeriod) -> Draf
         unit="MON",
         period_start=dt.date(period.year, period.month, first),
         period_end=dt.date(period.year, period.month, last),
+        proration=proration,
     )
 
 

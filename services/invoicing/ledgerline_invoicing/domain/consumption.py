@@ -89,7 +89,9 @@ def bill_usage(
         destination_lines = [_usage_line(label, quantity, price, kind, taxation)]
         for fee, connected in sorted(group.connected_by_fee.items()):
             fee_label = connection_fee_label.format(label=label)
-            destination_lines.append(_usage_line(fee_label, Decimal(connected), fee, None, taxation))
+            destination_lines.append(
+                _usage_line(fee_label, Decimal(connected), fee, kind, taxation, connection_fee=True)
+            )
         lines.extend(destination_lines)
         entry = summary.setdefault((kind, label), _Summary())
         entry.count += group.count
@@ -122,8 +124,15 @@ class _Summary:
 
 
 def _usage_line(
-    label: str, quantity: Decimal, price: Decimal, kind: CallKind | None, taxation: UsageTaxation
+    label: str,
+    quantity: Decimal,
+    price: Decimal,
+    kind: CallKind,
+    taxation: UsageTaxation,
+    *,
+    connection_fee: bool = False,
 ) -> DraftLine:
+    """A connection-fee line counts connected calls (unit C62) of its destination's kind."""
     return DraftLine(
         label=label,
         quantity=quantity,
@@ -132,5 +141,6 @@ def _usage_line(
         kind=LineKind.USAGE,
         article_code=taxation.article_code,
         accounting_account=taxation.accounting_account,
-        unit=UNIT_CODES[kind] if kind is not None else "C62",
+        unit="C62" if connection_fee else UNIT_CODES[kind],
+        usage_kind=kind.value,
     )

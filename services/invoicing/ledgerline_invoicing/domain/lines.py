@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ledgerline_invoicing.domain.money import check_vat_rate, line_net
-from ledgerline_shared.contracts.document import DocumentLine, LineKind
+from ledgerline_shared.contracts.document import DocumentLine, LineKind, Proration, UsageKind
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class DraftLine:
     unit: str = "C62"  # UN/ECE rec 20: C62 one, MON month, MIN minute
     period_start: dt.date | None = None
     period_end: dt.date | None = None
+    proration: Proration | None = None  # a subscription covering part of its month
+    usage_kind: UsageKind | None = None  # a usage line: what its quantity counts
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vat_rate", check_vat_rate(self.vat_rate))
@@ -45,6 +47,8 @@ class DraftLine:
             accounting_account=self.accounting_account,
             period_start=self.period_start,
             period_end=self.period_end,
+            proration=self.proration,
+            usage_kind=self.usage_kind,
         )
 
 
@@ -65,4 +69,6 @@ def from_document_line(line: DocumentLine) -> DraftLine:
         unit=line.unit,
         period_start=line.period_start,
         period_end=line.period_end,
+        proration=line.proration,
+        usage_kind=line.usage_kind,
     )

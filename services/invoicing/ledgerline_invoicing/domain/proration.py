@@ -5,8 +5,10 @@ A segment covering days d1..d2 (inclusive) of a month of D days is worth
 i.e. the difference of the rounded cumulative amounts at its two ends. However the month is cut
 into consecutive segments the differences telescope, so the pieces sum exactly to round(M) = M:
 a client moved between subscriptions mid-month is never billed a cent more or less than M.
-Rounding is half-up to the precision of M itself, at least the cent, so a unit price with four
-decimals is prorated on four decimals and a full month always gives back exactly M.
+Rounding is half-up to the precision of M itself, at least the cent and at most four decimals, so a
+unit price with four decimals is prorated on four decimals and a full month always gives back
+exactly M. M's precision is that of its significant digits: a price read back from a scale-6 column
+(49.900000) is a cent price, and its prorated share reads 24.95, not 24.950000 or 12.603333.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from ledgerline_invoicing.domain.errors import InvalidPeriod
 from ledgerline_invoicing.domain.period import BillingPeriod
 
-CENT = Decimal("0.01")
+MAX_DECIMALS = 4  # a unit price prints at most four decimals: the document must show the real one
 
 
 def covered_days(
@@ -52,10 +54,11 @@ def prorate(
 
 
 def _quantum(amount: Decimal) -> Decimal:
-    exponent = amount.as_tuple().exponent
-    if not isinstance(exponent, int):
+    if not amount.is_finite():
         raise InvalidPeriod("monthly_amount", "must be a finite number")
-    return CENT if exponent >= -2 else Decimal(1).scaleb(exponent)
+    exponent = amount.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return Decimal(1).scaleb(min(-2, max(exponent, -MAX_DECIMALS)))
 
 
 def _cumulative(amount: Decimal, day: int, days: int) -> Decimal:

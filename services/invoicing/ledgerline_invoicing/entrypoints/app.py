@@ -12,11 +12,13 @@ from ledgerline_invoicing.entrypoints import (
     http_corrections,
     http_documents,
     http_folder,
+    http_run_review,
     subscribers,
     subscribers_corrections,
 )
 from ledgerline_invoicing.entrypoints.http_errors import install_error_handlers
 from ledgerline_invoicing.service.billing_runs import BillingRunner
+from ledgerline_invoicing.service.usage import MAX_BATCH_BYTES
 from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
@@ -46,6 +48,9 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         ],
     )
     runtime.hooks.migrate = migrate
+    runtime.body_limits.update(
+        {"/api/v1/usage": MAX_BATCH_BYTES, "/api/v1/usage.csv": settings.usage_csv_max_bytes}
+    )
     runner = BillingRunner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
     subscribers.register(runtime, runner)
@@ -80,6 +85,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         http_folder.router,
         http_documents.router,
         http_corrections.router,
+        http_run_review.router,
         title="Ledgerline invoicing",
         description="Clients, catalog, folders, rating, billing runs, invoices, credit notes, proformas.",
     )

@@ -5,7 +5,10 @@
 What exists is kept (clients by code, articles by code, rate plans by code; call records are
 duplicates by cdr_id); what is missing is created: two rate plans, a catalog, 30 French and English
 clients with their invoice contacts, subscriptions and one-time items (one of them a credit), a month
-of call records for last month, then last month's production run and this month's preview.
+of call records for last month, then last month's production run (when run approval is required,
+after a preview approved with --approver-token, a second person), then this month's folders and
+traffic with two new clients (demo_review.py: some clients trip each flag of the review), and this
+month's preview, left for a second person to review and approve.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+
+from ledgerline_invoicing.entrypoints import demo_review
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -341,6 +346,11 @@ class Api:
             raise SystemExit(f"demo: POST {path} answered {answer.status_code}: {answer.text}")
         return answer.json()
 
+    def try_post(self, path: str, body: Any) -> tuple[int, Any]:
+        """POST and answer (status, JSON), whatever the status: the caller decides."""
+        answer = self.http.post(path, json=body)
+        return answer.status_code, answer.json()
+
     def wait_run(self, run_id: str, timeout_s: float = 300) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -421,7 +431,7 @@ def call_records_csv(clients: list[dict[str, Any]], month: dt.date) -> str:
     return out.getvalue()
 
 
-def load(api: Api, today: dt.date) -> dict[str, Any]:
+def load(api: Api, today: dt.date, approver: Api | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     existing_plans = {p["code"] for p in api.get("/rate-plans")}
     for plan in RATE_PLANS:
@@ -484,11 +494,8 @@ def load(api: Api, today: dt.date) -> dict[str, Any]:
         clients.append(client)
     summary["clients"] = {"total": len(clients), "created": created}
 
-    usage = api.post(
-        "/usage.csv",
-        content=call_records_csv(clients, last_month).encode(),
-        headers={"Content-Type": "text/csv"},
-    )
+    last_month_calls = call_records_csv(clients, last_month)
+    usage = api.post("/usage.csv", content=last_month_calls.encode(), headers={"Content-Type": "text/csv"})
     summary["call_records"] = {
         "accepted": usage["accepted"],
         "duplicates": usage["duplicates"],
@@ -505,7 +512,7 @@ def load(api: Api, today: dt.date) -> dict[str, Any]:
             "first_invoice": billed[0]["number"],
         }
     else:
-        run = api.post("/billing-runs", {"period": period, "mode": "production"})
+        run = demo_review.produce(api, approver, period)
         state = api.wait_run(run["id"])
         summary["production"] = {
             "period": period,
@@ -514,12 +521,17 @@ def load(api: Api, today: dt.date) -> dict[str, Any]:
             "invoices": len(state["documents"]),
             "errors": state["errors"],
         }
+    every = known | {c["code"]: c for c in clients}
+    summary["clients"]["created"] += demo_review.prepare_this_month(api, every, today, last_month_calls)
+    summary["clients"]["total"] = len(every)
     preview = api.post("/billing-runs", {"period": f"{today:%Y-%m}", "mode": "preview"})
     state = api.wait_run(preview["id"])
     summary["preview"] = {
         "period": f"{today:%Y-%m}",
+        "run": preview["id"],
         "status": state["status"],
         "previews": len(state["documents"]),
+        "review": demo_review.review_summary(api, preview["id"]) if state["status"] == "completed" else "",
     }
     return summary
 
@@ -528,9 +540,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load the Ledgerline demo operator through the API.")
     parser.add_argument("--url", default="http://127.0.0.1:8101")
     parser.add_argument("--token", required=True, help="a token with the admin or billing role")
+    parser.add_argument(
+        "--approver-token", help="a second person's billing token: approves last month's preview if required"
+    )
     args = parser.parse_args(argv)
     today = dt.date.today()
-    summary = load(Api(args.url, args.token), today)
+    approver = Api(args.url, args.approver_token) if args.approver_token else None
+    summary = load(Api(args.url, args.token), today, approver)
     production = summary["production"]
     print(
         f"demo operator: {summary['clients']['total']} clients ({summary['clients']['created']} new), "
@@ -550,8 +566,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"production {production['period']}: already done (e.g. {production['first_invoice']})")
     print(
         f"preview {summary['preview']['period']}: {summary['preview']['status']}, "
-        f"{summary['preview']['previews']} previews"
+        f"{summary['preview']['previews']} previews; review: {summary['preview']['review']}"
     )
+    runs = f"/api/v1/billing-runs/{summary['preview']['run']}"
+    print(f"review it: GET {runs}/review; a second person (not this token) approves it: POST {runs}/approve")
     print(
         f"look at: GET /api/v1/invoices?month={today:%Y-%m}  and  GET /api/v1/previews?period={today:%Y-%m}"
     )

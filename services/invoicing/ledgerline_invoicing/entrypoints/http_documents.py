@@ -18,13 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_invoicing.adapters.orm import BillingRunRow, CallRecordRow, ClientRow, DocumentRow
 from ledgerline_invoicing.entrypoints import schemas
 from ledgerline_invoicing.entrypoints.deps import runtime_of, unit_of_work
-from ledgerline_invoicing.service import billing_runs, reading
+from ledgerline_invoicing.service import billing_runs, reading, run_approval
 from ledgerline_invoicing.service.errors import NotFound
 from ledgerline_invoicing.service.issuing import buyer_snapshot
-from ledgerline_invoicing.service.usage import MAX_BATCH, IngestionResult, RatingContext, ingest
+from ledgerline_invoicing.service.usage import (
+    MAX_BATCH,
+    MAX_CSV_LINE_CHARS,
+    IngestionResult,
+    RatingContext,
+    ingest,
+)
 from ledgerline_shared import auth
 from ledgerline_shared.contracts.document import Document
 from ledgerline_shared.contracts.events import CallRecord, RenderRequested, SendRequested
+from ledgerline_shared.http_limits import PageNumber
+from ledgerline_shared.spreadsheet_safety import neutralise
 from ledgerline_shared.topics import INVOICE_RENDER_REQUESTED, INVOICE_SEND_REQUESTED
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
@@ -33,12 +41,22 @@ WRITE = Depends(auth.require(auth.WRITE))
 
 
 # -- call records ---------------------------------------------------------------------------
-@router.post("/usage", dependencies=[WRITE])
+async def _batch_within_limit(request: Request) -> None:
+    """Count the records before any is validated: FastAPI decoded the body (at most
+    MAX_BATCH_BYTES, see app.py) and caches it; a batch too long is refused before its records
+    are checked one by one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return  # not JSON: the body's own validation says so
+    if isinstance(body, list) and len(body) > MAX_BATCH:
+        raise HTTPException(413, detail=f"at most {MAX_BATCH} records per batch; use POST /usage.csv")
+
+
+@router.post("/usage", dependencies=[WRITE, Depends(_batch_within_limit)])
 async def post_usage(
     records: list[CallRecord], session: AsyncSession = Depends(unit_of_work)
 ) -> dict[str, Any]:
-    if len(records) > MAX_BATCH:
-        raise HTTPException(413, detail=f"at most {MAX_BATCH} records per batch; use POST /usage.csv")
     return (await ingest(session, records)).as_dict()
 
 
@@ -61,6 +79,15 @@ async def post_usage_csv(request: Request) -> dict[str, Any]:
             async with runtime.sessions() as session, session.begin():
                 result.merge(await ingest(session, batch, ctx))
             batch.clear()
+
+    async def refuse_if_too_long(line: str, number: int) -> None:
+        if len(line) > MAX_CSV_LINE_CHARS:
+            await flush()  # the lines before it are stored, as a batch would have been
+            raise HTTPException(
+                413,
+                detail=f"line {number} is longer than {MAX_CSV_LINE_CHARS} characters: not a call record"
+                " (the lines before it were stored)",
+            )
 
     async def take(line: str) -> None:
         nonlocal header, line_no
@@ -90,7 +117,9 @@ async def post_usage_csv(request: Request) -> dict[str, Any]:
         pending += decoder.decode(chunk)
         *lines, pending = pending.split("\n")
         for line in lines:
+            await refuse_if_too_long(line, line_no + 1)
             await take(line)
+        await refuse_if_too_long(pending, line_no + 1)  # an endless line is refused as it grows
     await take(pending)  # a last line without its newline
     await flush()
     return result.as_dict()
@@ -105,7 +134,10 @@ async def post_billing_run(
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with runtime.sessions() as session, session.begin():
-        run = await billing_runs.create_run(session, data.period, data.mode, data.client_ids, principal.sub)
+        # Production passes the four-eyes gate (409 with the reason when no approval stands).
+        run = await run_approval.request_run(
+            session, request.app.state.settings, data.period, data.mode, data.client_ids, principal.sub
+        )
         run_id = run.id
     request.app.state.billing_runner.start(run_id)
     return {"id": run_id, "status": "queued"}
@@ -127,7 +159,7 @@ async def list_invoices(
     status: str | None = Query(default=None, pattern="^(issued|partially_credited|credited|cancelled)$"),
     q: str | None = Query(default=None, max_length=200),
     sort: str = Query(default="number", pattern="^-?(number|issue_date|client|total)$"),
-    page: int = Query(default=1, ge=1),
+    page: PageNumber = 1,
     page_size: int = Query(default=50, ge=1, le=500),
     principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
     session: AsyncSession = Depends(unit_of_work),
@@ -156,7 +188,7 @@ async def list_previews(
 async def client_invoices(
     client_id: str,
     limit: int | None = Query(default=None, ge=1, le=500),
-    page: int = Query(default=1, ge=1),
+    page: PageNumber = 1,
     page_size: int = Query(default=50, ge=1, le=500),
     principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
     session: AsyncSession = Depends(unit_of_work),
@@ -188,13 +220,36 @@ async def invoice_detail(
 @router.get("/invoices/{number}/consumption")
 async def invoice_consumption(
     number: str,
-    page: int = Query(default=1, ge=1),
+    page: PageNumber = 1,
     page_size: int = Query(default=100, ge=1, le=1000),
     principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
     session: AsyncSession = Depends(unit_of_work),
 ) -> dict[str, Any]:
     row = await readable_document(session, number, principal)
     return await reading.consumption_page(session, row.number or "", page, page_size)
+
+
+CONSUMPTION_COLUMNS = (
+    "cdr_id",
+    "started_at",
+    "kind",
+    "caller",
+    "callee",
+    "destination",
+    "duration_s",
+    "billable_s",
+    "units",
+    "cost",
+)
+# Numbers and timestamps are written as they are; text that came from outside (a CDR id, a caller)
+# is neutralised so a spreadsheet shows it instead of evaluating it, as export does.
+_NUMERIC_COLUMNS = frozenset({"started_at", "duration_s", "billable_s", "units", "cost"})
+
+
+def _csv_cell(value: Any, column: str) -> str:
+    if value is None:
+        return ""
+    return str(value) if column in _NUMERIC_COLUMNS else neutralise(str(value))
 
 
 @router.get("/invoices/{number}/consumption.csv")
@@ -204,26 +259,16 @@ async def invoice_consumption_csv(
     principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
 ) -> StreamingResponse:
     runtime = runtime_of(request)
-    async with runtime.sessions() as session:
+    # Read-only sessions: a slow download holds no write lock (SQLite's BEGIN IMMEDIATE would
+    # stop every invoicing write until the client has read the last row).
+    async with runtime.read_sessions() as session:
         row = await readable_document(session, number, principal)
-    columns = [
-        "cdr_id",
-        "started_at",
-        "kind",
-        "caller",
-        "callee",
-        "destination",
-        "duration_s",
-        "billable_s",
-        "units",
-        "cost",
-    ]
 
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(columns)
-        async with runtime.sessions() as session:
+        writer.writerow(CONSUMPTION_COLUMNS)
+        async with runtime.read_sessions() as session:
             result = await session.stream_scalars(
                 select(CallRecordRow)
                 .where(CallRecordRow.invoice_number == row.number)
@@ -231,7 +276,7 @@ async def invoice_consumption_csv(
             )
             async for call in result:
                 out = reading.call_out(call)
-                writer.writerow([out[c] if out[c] is not None else "" for c in columns])
+                writer.writerow([_csv_cell(out[c], c) for c in CONSUMPTION_COLUMNS])
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)

@@ -20,6 +20,7 @@ from ledgerline_invoicing.entrypoints import schemas
 from ledgerline_invoicing.entrypoints.deps import unit_of_work
 from ledgerline_invoicing.service import folder
 from ledgerline_shared import auth
+from ledgerline_shared.http_limits import RowOffset
 
 router = APIRouter(prefix="/api/v1", tags=["clients and catalog"])
 READ = Depends(auth.require(auth.READ))
@@ -105,7 +106,7 @@ async def create_client(
 async def list_clients(
     q: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: RowOffset = 0,
     session: AsyncSession = Depends(unit_of_work),
 ) -> list[dict[str, Any]]:
     return [client_out(c) for c in await folder.search_clients(session, q, limit, offset)]

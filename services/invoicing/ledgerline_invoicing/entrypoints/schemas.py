@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledgerline_shared.contracts.document import MAX_DOCUMENT_LINES
 from ledgerline_shared.contracts.mail_address import check_address, check_display_name
 from ledgerline_shared.contracts.money import Dec
 
@@ -171,7 +172,7 @@ class CreditLineIn(Strict):
 
 class PartialCreditIn(Strict):
     reason: str = Field(min_length=1, max_length=2000)
-    lines: list[CreditLineIn] = Field(min_length=1)
+    lines: list[CreditLineIn] = Field(min_length=1, max_length=MAX_DOCUMENT_LINES)
 
 
 class ProformaLineIn(Strict):
@@ -183,5 +184,5 @@ class ProformaLineIn(Strict):
 
 
 class ProformaIn(Strict):
-    lines: list[ProformaLineIn] = Field(min_length=1)
+    lines: list[ProformaLineIn] = Field(min_length=1, max_length=MAX_DOCUMENT_LINES)
     reason: str | None = Field(default=None, max_length=2000)

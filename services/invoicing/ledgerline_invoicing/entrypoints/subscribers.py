@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters.orm import DeliveryRow, DocumentRow
-from ledgerline_invoicing.service import billing_runs
+from ledgerline_invoicing.service import run_approval
 from ledgerline_invoicing.service.billing_runs import BillingRunner
 from ledgerline_invoicing.service.usage import ingest
 from ledgerline_shared.contracts.events import (
@@ -15,7 +15,7 @@ from ledgerline_shared.contracts.events import (
     DocumentRendered,
     UsageRecorded,
 )
-from ledgerline_shared.messaging.consumer import Handler, Inbound
+from ledgerline_shared.messaging.consumer import Handler, Inbound, PermanentError
 from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import (
     BILLING_RUN_REQUESTED,
@@ -31,9 +31,17 @@ def register(runtime: ServiceRuntime, runner: BillingRunner) -> None:
         await ingest(session, event.data.records)
 
     async def on_billing_run(event: Inbound[BillingRunRequested], session: AsyncSession) -> None:
-        run = await billing_runs.create_run(
-            session, event.data.period, event.data.mode.value, event.data.client_ids, event.envelope.source
-        )
+        try:  # production passes the four-eyes gate: refused, the request is dead-lettered with why
+            run = await run_approval.request_run(
+                session,
+                runner.settings,
+                event.data.period,
+                event.data.mode.value,
+                event.data.client_ids,
+                event.envelope.source,
+            )
+        except run_approval.ApprovalRequired as refused:
+            raise PermanentError(f"billing run refused: {refused.message}") from refused
         run_id = run.id
         event.after_commit.append(lambda: runner.start(run_id))
 

@@ -5,7 +5,8 @@ transaction per chunk and a savepoint per client, so one failing client is rolle
 number given back), reported, and the others go on. Production is idempotent per
 client and period: an invoice already issued for them is skipped (and a unique index on
 (client, period) for invoices makes a concurrent second run fail for that client rather than bill
-twice).
+twice). Runs of different periods never bill the same late call record or `once` item: a production
+chunk locks its clients before reading them, and claims what it bills (adapters/billing_claims).
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerline_invoicing.adapters.billing_claims import (
+    claim_once_items,
+    claim_unbilled_calls,
+    lock_clients_for_billing,
+    mark_items_billed,
+)
 from ledgerline_invoicing.adapters.orm import (
     ArticleRow,
     BillingRunRow,
@@ -42,6 +49,7 @@ from ledgerline_invoicing.domain.billing import (
 from ledgerline_invoicing.domain.consumption import UsageTaxation
 from ledgerline_invoicing.domain.period import BillingPeriod
 from ledgerline_invoicing.domain.rating import CallKind, RatedCall
+from ledgerline_invoicing.service import run_approval
 from ledgerline_invoicing.service.folder import domain_article
 from ledgerline_invoicing.service.issuing import issue_run_documents, run_document
 from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
@@ -251,6 +259,10 @@ class BillingRunner:
 
     async def execute(self, run_id: str) -> None:
         sessions = self.runtime.sessions
+        # Four eyes (issue 15, service/run_approval.py): a queued production run whose approval no
+        # longer stands fails with the reason, billing nothing.
+        if await run_approval.refuse_unapproved_start(self.runtime, self.settings, run_id):
+            return
         try:
             async with sessions() as session, session.begin():
                 run = await session.get(BillingRunRow, run_id)
@@ -355,6 +367,8 @@ class BillingRunner:
         outcomes: dict[str, dict[str, Any]] = {}
         try:
             async with self.runtime.sessions() as session, session.begin():
+                if production:  # another run (another period) waits here for these clients
+                    await lock_clients_for_billing(session, client_ids)
                 folders, articles = await _read_folders(session, client_ids, period_text, production)
                 taxation = None
                 if any(f.calls for f in folders.values()):
@@ -444,22 +458,19 @@ class BillingRunner:
         )
         if production:
             numbers = [d.number or "" for d in documents]
-            # ORM bulk UPDATE by primary key: each item gets its own invoice's number.
-            billed_items = [
-                {"id": item_id, "billed_by": number}
-                for invoice, number in zip(ready, numbers, strict=True)
-                for item_id in invoice.billed_item_ids
-            ]
-            if billed_items:
-                await session.execute(update(OneTimeItemRow), billed_items)
-            consumed = [item_id for invoice in ready for item_id in invoice.consumed_item_ids]
-            for start in range(0, len(consumed), 1000):
-                await session.execute(
-                    update(OneTimeItemRow)
-                    .where(OneTimeItemRow.id.in_(consumed[start : start + 1000]))
-                    .values(active=False)
-                )
-            await _attach_calls(
+            # Each item gets its own invoice's number; the claims refuse rows another run took.
+            await mark_items_billed(
+                session,
+                [
+                    {"id": item_id, "billed_by": number}
+                    for invoice, number in zip(ready, numbers, strict=True)
+                    for item_id in invoice.billed_item_ids
+                ],
+            )
+            await claim_once_items(
+                session, [item_id for invoice in ready for item_id in invoice.consumed_item_ids]
+            )
+            await claim_unbilled_calls(
                 session, [(invoice.billed_call_ids, n) for invoice, n in zip(ready, numbers, strict=True)]
             )
         return {
@@ -558,29 +569,3 @@ def _issued(invoice: _ReadyInvoice, document: Document) -> dict[str, Any]:
         if number
         else [],
     }
-
-
-async def _attach_calls(session: AsyncSession, billed: list[tuple[list[int], str]]) -> None:
-    """Attach exactly the records billed to their invoice (a record arriving meanwhile waits for
-    the next cycle): on PostgreSQL one statement for all the invoices given, elsewhere one per
-    invoice and thousand records (SQLite limits the parameters of one statement)."""
-    if session.get_bind().dialect.name == "postgresql":
-        ids = [call_id for call_ids, _number in billed for call_id in call_ids]
-        numbers = [number for call_ids, number in billed for _ in call_ids]
-        if ids:
-            await session.execute(
-                text(
-                    "UPDATE call_records SET invoice_number = billed.number"
-                    " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:numbers AS VARCHAR[])) AS billed(id, number)"
-                    " WHERE call_records.id = billed.id"
-                ),
-                {"ids": ids, "numbers": numbers},
-            )
-        return
-    for call_ids, number in billed:
-        for start in range(0, len(call_ids), 1000):
-            await session.execute(
-                update(CallRecordRow)
-                .where(CallRecordRow.id.in_(call_ids[start : start + 1000]))
-                .values(invoice_number=number)
-            )

@@ -30,7 +30,11 @@ from ledgerline_invoicing.domain.rating import (
 )
 from ledgerline_shared.contracts.events import CallRecord
 
-MAX_BATCH = 10_000
+MAX_BATCH = 10_000  # records of one POST /usage (spec)
+# A record is at most ~500 bytes of JSON (its fields' maximum lengths): a full batch fits in this.
+MAX_BATCH_BYTES = MAX_BATCH * 1024
+# One line of POST /usage.csv: eight fields, ~500 characters at most; longer is not a call record.
+MAX_CSV_LINE_CHARS = 4096
 
 
 @dataclass

@@ -20,6 +20,7 @@ from ledgerline_invoicing.adapters.orm import messaging
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.entrypoints.app import create_app
 from ledgerline_shared.auth import mint_token
+from ledgerline_shared.testing import fresh_postgres_database
 
 SECRET = "test-secret-0123456789abcdef0123456789"
 
@@ -61,29 +62,9 @@ async def invoicing(tmp_path: Path) -> AsyncIterator[InvoicingClient]:
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for one test, on the server deploy/test.sh started.
-
-    LEDGERLINE_TEST_PG (e.g. postgresql://postgres@127.0.0.1:15432) names the server. Without it the
-    test is skipped on a developer's machine, but fails under CI, where it must always run.
-    """
-    import os
-    import uuid
-
-    import asyncpg
-
-    server = os.environ.get("LEDGERLINE_TEST_PG")
-    if not server:
-        if os.environ.get("CI"):
-            pytest.fail("LEDGERLINE_TEST_PG is not set: make test starts PostgreSQL and sets it")
-        pytest.skip("needs PostgreSQL: run through make test (or set LEDGERLINE_TEST_PG)")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(f"{server}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    """A fresh PostgreSQL database for one test, on the server deploy/test.sh started."""
+    async with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

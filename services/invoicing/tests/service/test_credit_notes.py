@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal as D
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from invoicing_kafka_recorder import KafkaRecorder
 from sqlalchemy import select
 
 from ledgerline_invoicing.adapters.orm import ClientRow, DocumentRow
@@ -411,30 +410,6 @@ async def test_requested_refusals_are_permanent_and_change_nothing(
     with pytest.raises(PermanentError, match=words):
         await handle(invoicing, inbound(request))
     assert await state(invoicing, number) == before
-
-
-@dataclass
-class SentRecord:
-    topic: str
-    value: bytes
-    key: bytes | None
-    headers: list[tuple[str, bytes]]
-
-
-class KafkaRecorder:
-    """Stands in for the aiokafka producer the consumer dead-letters with (the real broker path is
-    proven in the cross-service tests); records what would be sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[SentRecord] = []
-
-    async def send_and_wait(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: Sequence[tuple[str, bytes]] = ()
-    ) -> None:
-        self.sent.append(SentRecord(topic, value, key, list(headers)))
-
-    async def stop(self) -> None:
-        return None
 
 
 async def test_through_the_consumer_a_refusal_is_dead_lettered_with_its_reason(invoicing: Any) -> None:

@@ -36,8 +36,8 @@ from ledgerline_notification.domain.delivery_errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue, validate_email_address
 from ledgerline_notification.domain.retry_policy import classify_refusals, classify_reply
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue, validate_email_address
 from ledgerline_shared.settings import Settings
 
 

@@ -1,84 +1,54 @@
-"""Subject and body of each kind of e-mail, in the client's language, from Jinja2 templates.
+"""Subject and both bodies of each kind of e-mail, in the client's language, from ONE template.
 
-One `<kind>.<language>.txt` per kind and language holds two blocks, `subject` and `body`; an
-optional `<kind>.<language>.html` (extending layout.html) is the HTML alternative. HTML templates
-autoescape; the text ones do not, as nothing interprets them.
+`<kind>.<language>.html` (extending layout.html, autoescaped) holds a `subject` block and a
+`content` block. The HTML part is the template rendered; the plain-text part is read off that same
+HTML (domain/html_text.py), and the subject off its `subject` block: the two parts cannot say
+different things, and client data is escaped in the one that would interpret it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    Template,
-    TemplateNotFound,
-    select_autoescape,
-)
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
-Language = Literal["fr", "en"]
-LANGUAGES: tuple[Language, ...] = ("fr", "en")
-DEFAULT_LANGUAGE: Language = "fr"  # the spec's default client language
+from ledgerline_notification.domain.html_text import html_to_text
+from ledgerline_shared.formatting import Language, language_of
+
+__all__ = ["TEMPLATES_DIR", "Language", "MailText", "language_of", "render_mail_text"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
-
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
 class MailText:
     subject: str
     text: str
-    html: str | None
-
-
-def language_of(value: str | None) -> Language:
-    """`fr`, `en`, `en-GB`, `FR`... to a language we have templates for; anything else is French."""
-    primary = (value or "").strip().lower().replace("_", "-").split("-")[0]
-    for language in LANGUAGES:
-        if primary == language:
-            return language
-    return DEFAULT_LANGUAGE
-
-
-def format_date(value: dt.date | None, language: Language) -> str | None:
-    if value is None:
-        return None
-    if language == "fr":
-        return value.strftime("%d/%m/%Y")
-    return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-
-
-def format_amount(value: Decimal | None, currency: str, language: Language) -> str | None:
-    """1234.5 EUR -> `1 234,50 EUR` (fr, with no-break spaces) or `1,234.50 EUR` (en)."""
-    if value is None:
-        return None
-    grouped = f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
-    if language == "fr":
-        grouped = grouped.replace(",", "\u00a0").replace(".", ",")
-    return f"{grouped}\u00a0{currency}" if language == "fr" else f"{grouped} {currency}"
+    html: str
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        # Escaping on unless the template is plain text: a new kind of template is safe by default.
-        autoescape=select_autoescape(
-            enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True, default=True
-        ),
+        # Escaping always on: every part is built from HTML templates.
+        autoescape=select_autoescape(default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def one_line(text: str) -> str:
+    """Line breaks, controls and runs of spaces to one space; no-break spaces (in amounts) stay."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return re.sub(" {2,}", " ", cleaned).strip()
 
 
 def _render_block(template: Template, block: str, context: dict[str, Any]) -> str:
@@ -87,15 +57,8 @@ def _render_block(template: Template, block: str, context: dict[str, Any]) -> st
 
 def render_mail_text(kind: str, language: Language, context: dict[str, Any]) -> MailText:
     """Render the e-mail of `kind` (invoice, credit_note, proforma, preview, export_report)."""
-    environment = _environment()
-    text_template = environment.get_template(f"{kind}.{language}.txt")
+    template = _environment().get_template(f"{kind}.{language}.html")
     # A subject is one line: whatever the data held, it cannot fold into a second header.
-    subject = " ".join(_render_block(text_template, "subject", context).split())
-    body = _render_block(text_template, "body", context).strip("\n") + "\n"
-    try:
-        html_template = environment.get_template(f"{kind}.{language}.html")
-    except TemplateNotFound:
-        html = None
-    else:
-        html = html_template.render({**context, "subject": subject, "language": language})
-    return MailText(subject=subject, text=body, html=html)
+    subject = one_line(html_to_text(_render_block(template, "subject", context)))
+    html = template.render({**context, "language": language})
+    return MailText(subject=subject, text=html_to_text(html), html=html)

@@ -23,19 +23,14 @@ from typing import Any
 from uuid import UUID
 
 from ledgerline_notification.domain.delivery_errors import InvalidRecipientError, NoRecipientError
-from ledgerline_notification.domain.header_safety import (
+from ledgerline_notification.domain.mail_text import Language, language_of, render_mail_text
+from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
+from ledgerline_shared.contracts.events import DocumentRendered, ExportCompleted
+from ledgerline_shared.contracts.mail_address import (
     UnsafeHeaderValue,
     validate_recipient,
 )
-from ledgerline_notification.domain.mail_text import (
-    Language,
-    format_amount,
-    format_date,
-    language_of,
-    render_mail_text,
-)
-from ledgerline_shared.contracts.document import DocumentType, Recipient
-from ledgerline_shared.contracts.events import DocumentRendered, ExportCompleted
+from ledgerline_shared.formatting import format_amount, format_date, format_period
 
 MESSAGE_ID_DOMAIN = "ledgerline"
 
@@ -74,7 +69,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class DocumentEmail:
-    """A rendered document e-mailed to every invoice recipient of its client."""
+    """A rendered document e-mailed to every invoice recipient of its client.
+
+    `document` is the rendered JSON of the attached version: amounts, due date, period, the invoice
+    a credit note corrects, the payment details. Without it (not found in the store) the e-mail
+    still goes out, naming the document only.
+    """
 
     delivery_id: UUID
     document_type: DocumentType
@@ -83,11 +83,7 @@ class DocumentEmail:
     recipients: Sequence[Recipient]
     language: str = "fr"
     issue_date: dt.date | None = None
-    due_date: dt.date | None = None
-    amount_due: Decimal | None = None
-    currency: str = "EUR"
-    client_name: str | None = None
-    reference_number: str | None = None  # credit note: the invoice it corrects
+    document: Document | None = None
 
     @classmethod
     def from_rendered(
@@ -98,8 +94,10 @@ class DocumentEmail:
         *,
         recipients: Sequence[Recipient] | None = None,
         language: str | None = None,
+        document: Document | None = None,
     ) -> DocumentEmail:
-        """From `document.rendered`; a send request passes its own (current) recipients and language."""
+        """From `document.rendered` and its rendered JSON; a send request passes its own
+        (current) recipients and language."""
         return cls(
             delivery_id=delivery_id,
             document_type=event.type,
@@ -108,6 +106,7 @@ class DocumentEmail:
             recipients=list(event.recipients if recipients is None else recipients),
             language=language or event.language,
             issue_date=event.issue_date,
+            document=document,
         )
 
 
@@ -141,13 +140,14 @@ class ExportReportEmail:
         )
 
 
-def parse_sender(sender: str) -> Address:
-    """`Name <address>` or a bare address (settings.smtp_sender), checked like any contact."""
+def parse_sender(sender: str, *, field: str = "sender") -> Address:
+    """`Name <address>` or a bare address (settings.smtp_sender, mail_reply_to), checked like any
+    contact."""
     try:
         name, address = _split_sender(sender)
         return validate_recipient(name, address)
     except UnsafeHeaderValue as exc:
-        raise UnsafeHeaderValue("sender", exc.reason) from exc
+        raise UnsafeHeaderValue(field, exc.reason) from exc
 
 
 def _split_sender(sender: str) -> tuple[str, str]:
@@ -177,18 +177,28 @@ def _safe_recipients(recipients: Sequence[tuple[str, str]]) -> tuple[Address, ..
 
 
 def build_message(
-    mail: DocumentEmail | ExportReportEmail, *, sender: str, at: dt.datetime | None = None
+    mail: DocumentEmail | ExportReportEmail,
+    *,
+    sender: str,
+    reply_to: str | None = None,
+    at: dt.datetime | None = None,
 ) -> EmailMessage:
     """The complete e-mail of one delivery, ready for the SMTP sender.
 
+    Transactional: `Reply-To` when configured (answers reach the billing team, not the robot that
+    sent), and no `List-Unsubscribe`, as nobody can unsubscribe from their invoices.
+
     Raises NoRecipientError (nobody to send to), InvalidRecipientError (a name or address
-    refused by header_safety), UnsafeHeaderValue (a misconfigured sender).
+    refused by header_safety), UnsafeHeaderValue (a misconfigured sender or reply-to).
     """
     from_ = parse_sender(sender)
+    answer_to = parse_sender(reply_to, field="reply_to") if reply_to else None
     language = language_of(mail.language)
     if isinstance(mail, DocumentEmail):
         to = _safe_recipients([(recipient.name, recipient.email) for recipient in mail.recipients])
         kind, context = str(mail.document_type), _document_context(mail, language)
+        seller_email = mail.document.seller.email if mail.document else None
+        context["contact"] = answer_to.addr_spec if answer_to else seller_email
         attachment: Attachment | None = Attachment(
             attachment_filename(mail.number, "pdf"), mail.pdf, "application/pdf"
         )
@@ -202,6 +212,8 @@ def build_message(
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = from_
     message["To"] = to
+    if answer_to is not None:
+        message["Reply-To"] = answer_to
     message["Subject"] = text.subject
     message["Date"] = format_datetime(at or dt.datetime.now(dt.UTC))
     message["Message-ID"] = message_id_for(mail.delivery_id)
@@ -224,14 +236,34 @@ def build_message(
 
 
 def _document_context(mail: DocumentEmail, language: Language) -> dict[str, Any]:
-    return {
-        "number": mail.number,
-        "issue_date": format_date(mail.issue_date, language),
-        "due_date": format_date(mail.due_date, language),
-        "amount_due": format_amount(mail.amount_due, mail.currency, language),
-        "client_name": _optional_name(mail.client_name),
-        "reference_number": mail.reference_number,
-    }
+    """Every figure already formatted by the shared module the PDF uses: they read the same."""
+    context: dict[str, Any] = dict.fromkeys(
+        ("due_date", "period", "net_total", "tax_total", "amount_due", "reference_number",
+         "reference_date", "reason", "payment", "client_name"),
+    )  # fmt: skip
+    issue_date = mail.issue_date
+    document = mail.document
+    if document is not None:
+        issue_date = document.issue_date
+
+        def money(value: Decimal) -> str:
+            return format_amount(value, language, document.currency)
+
+        reference = document.references[0] if document.references else None
+        context.update(
+            due_date=format_date(document.due_date, language) if document.due_date else None,
+            period=format_period(document.period, language) if document.period else None,
+            net_total=money(document.totals.net_total),
+            tax_total=money(document.totals.tax_total),
+            amount_due=money(document.totals.amount_due),
+            reference_number=reference.number if reference else None,
+            reference_date=format_date(reference.issue_date, language) if reference else None,
+            reason=_optional_name(document.reason),
+            payment=document.payment,
+            client_name=_optional_name(document.buyer.name),
+        )
+    context.update(number=mail.number, issue_date=format_date(issue_date, language) if issue_date else None)
+    return context
 
 
 def _export_context(mail: ExportReportEmail, language: Language) -> dict[str, Any]:
@@ -247,6 +279,7 @@ def _export_context(mail: ExportReportEmail, language: Language) -> dict[str, An
 
 def _optional_name(name: str | None) -> str | None:
     # Body text only (never a header): one line, no control characters; HTML escapes the rest.
+    # (A reason or a name reaching the subject is folded to one line there as well.)
     cleaned = " ".join("".join(c for c in (name or "") if c.isprintable() or c.isspace()).split())
     return cleaned or None
 

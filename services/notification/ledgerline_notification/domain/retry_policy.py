@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ledgerline_notification.domain.delivery_errors import DeliveryError, FailureKind
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.settings import Settings
 
 

@@ -33,6 +33,7 @@ from email.message import EmailMessage
 
 import structlog
 from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,12 +45,12 @@ from ledgerline_notification.domain.delivery_errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue
 from ledgerline_notification.domain.message import Attachment, DocumentEmail, ExportReportEmail, build_message
 from ledgerline_notification.domain.retry_policy import RetryPolicy
-from ledgerline_shared.contracts.document import DocumentType, Recipient
+from ledgerline_shared.contracts.document import Document, DocumentType, Recipient
 from ledgerline_shared.contracts.events import DeliveryOutcome
-from ledgerline_shared.document_store import DocumentStore, UnsafePath
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
+from ledgerline_shared.document_store import DocumentStore, UnsafePath, companion_path
 from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import INVOICE_DELIVERED, INVOICE_DELIVERY_FAILED
 
@@ -279,7 +280,7 @@ class DeliveryWorker:
 
     # -- the e-mail ---------------------------------------------------------------------------
     async def _build(self, row: DeliveryRow) -> tuple[EmailMessage, str | None]:
-        sender = self._settings.smtp_sender
+        sender, reply_to = self._settings.smtp_sender, self._settings.mail_reply_to
         if row.kind == DeliveryKind.EXPORT.value:
             return build_message(self._export_mail(row), sender=sender), row.attachment_path
         async with self._runtime.read_sessions() as session:
@@ -295,8 +296,19 @@ class DeliveryWorker:
             recipients=[Recipient.model_construct(name=r["name"], email=r["email"]) for r in row.recipients],
             language=row.language,
             issue_date=known.issue_date,
+            document=self._rendered_document(path),
         )
-        return build_message(mail, sender=sender), path
+        return build_message(mail, sender=sender, reply_to=reply_to), path
+
+    def _rendered_document(self, pdf_path: str) -> Document | None:
+        """The JSON rendered with this very PDF: the e-mail's figures are the attachment's."""
+        json_path = companion_path(pdf_path, ".json")
+        try:
+            return Document.model_validate_json(self._store.read(json_path))
+        except (OSError, UnsafePath, ValidationError) as exc:
+            # Still worth sending (the PDF says it all), but say why the e-mail is thin.
+            log.warning("no rendered JSON beside the PDF", path=json_path, error=str(exc))
+            return None
 
     def _export_mail(self, row: DeliveryRow) -> ExportReportEmail:
         details = row.details or {}

@@ -40,6 +40,7 @@ from ..unit.conftest import (  # type: ignore[misc]  # noqa: F401
     RunningServer,
     StartServer,
     TlsFiles,
+    client_document,
     free_port,
     smtp_server,
 )
@@ -138,9 +139,22 @@ class Notification:
         async with self.app.state.runtime.sessions() as session:
             return list((await session.scalars(select(DeliveryRow).order_by(DeliveryRow.created_at))).all())
 
-    def store_pdf(self, number: str, version: int = 1, content: bytes | None = None) -> tuple[str, bytes]:
+    def store_pdf(
+        self,
+        number: str,
+        version: int = 1,
+        content: bytes | None = None,
+        *,
+        type: str = "invoice",
+        language: str = "fr",
+        with_json: bool = True,
+    ) -> tuple[str, bytes]:
+        """The PDF of a version and, as rendering writes it beside the PDF, its JSON document."""
         pdf = content or b"%PDF-1.7\n" + os.urandom(40 * 1024) + b"\n%%EOF\n"
         path = f"versions/{number}/v{version}/{number}.pdf"
+        if with_json:
+            document = client_document(number, type, language)
+            self.store.write(path.removesuffix(".pdf") + ".json", document.model_dump_json().encode())
         self.store.write(path, pdf)
         return path, pdf
 

@@ -39,8 +39,8 @@ def send_request(
 @pytest.mark.parametrize(
     ("language", "subject", "body_word"),
     [
-        ("fr", "Votre facture F-2026-000001 du 31/01/2026", "Bonjour"),
-        ("en", "Your invoice F-2026-000001 of 31 Jan 2026", "Hello"),
+        ("fr", "Facture F-2026-000001 – janvier 2026 : 1 234,50 € à régler avant le 02/03/2026", "Bonjour"),
+        ("en", "Invoice F-2026-000001 – January 2026: EUR 1,234.50 due by 2 Mar 2026", "Hello"),
     ],
 )
 async def test_first_rendering_mails_every_recipient_once_with_the_stored_pdf(
@@ -48,7 +48,7 @@ async def test_first_rendering_mails_every_recipient_once_with_the_stored_pdf(
 ) -> None:
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
-        path, pdf = service.store_pdf("F-2026-000001")
+        path, pdf = service.store_pdf("F-2026-000001", language=language)
         await service.feed(
             DOCUMENT_RENDERED,
             rendered_event("F-2026-000001", path, pdf, language=language),
@@ -70,7 +70,7 @@ async def test_first_rendering_mails_every_recipient_once_with_the_stored_pdf(
     message = received.message()
     assert "zoe@client.example" in str(message["To"]) and "ap@client.example" in str(message["To"])
     assert "Zoé Müller" in str(message["To"])
-    assert message["Subject"] == subject
+    assert message["Subject"].replace("\u00a0", " ").replace("\u202f", " ") == subject
     assert message["Content-Language"] == language
     assert message["Message-ID"] == f"<{delivery.id}@ledgerline>"
     body = message.get_body(("plain",))
@@ -98,12 +98,12 @@ async def test_credit_notes_are_sent_automatically_but_not_proformas_previews_or
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
         for number, kind, version in [("PF-2026-000001", "proforma", 1), ("F-2026-000002", "invoice", 2)]:
-            path, pdf = service.store_pdf(number, version)
+            path, pdf = service.store_pdf(number, version, type=kind)
             event = rendered_event(number, path, pdf, type=kind, version=version)
             await service.feed(DOCUMENT_RENDERED, event)
         path, pdf = service.store_pdf("preview-1")
         await service.feed(DOCUMENT_RENDERED, rendered_event(None, path, pdf, type="preview"))
-        path, pdf = service.store_pdf("AV-2026-000001")
+        path, pdf = service.store_pdf("AV-2026-000001", type="credit_note")
         await service.feed(DOCUMENT_RENDERED, rendered_event("AV-2026-000001", path, pdf, type="credit_note"))
         await wait_until(lambda: all_finished(service, 1), what="the credit note")
         await asyncio.sleep(0.5)  # time for anything wrongly queued to go out as well
@@ -111,7 +111,7 @@ async def test_credit_notes_are_sent_automatically_but_not_proformas_previews_or
 
     assert [d.number for d in deliveries] == ["AV-2026-000001"]
     [received] = server.handler.received
-    assert received.message()["Subject"].startswith("Votre avoir AV-2026-000001")
+    assert received.message()["Subject"].startswith("Avoir AV-2026-000001 sur la facture F2026-000099")
     [attachment] = list(received.message().iter_attachments())
     assert attachment.get_content() == pdf
 
@@ -121,7 +121,8 @@ async def test_a_send_request_always_sends_to_the_current_recipients_in_their_la
 ) -> None:
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
-        path, pdf = service.store_pdf("PF-2026-000002")
+        # The JSON is the French proforma; the English request re-words it for its reader.
+        path, pdf = service.store_pdf("PF-2026-000002", type="proforma")
         await service.feed(DOCUMENT_RENDERED, rendered_event("PF-2026-000002", path, pdf, type="proforma"))
         first = send_request("PF-2026-000002", ["new.contact@client.example"], language="en")
         ce_id = await service.feed(INVOICE_SEND_REQUESTED, first, key="PF-2026-000002")
@@ -136,9 +137,13 @@ async def test_a_send_request_always_sends_to_the_current_recipients_in_their_la
 
     assert len(server.handler.received) == 2  # one per request, whatever Kafka redelivered
     one, two = (r.message() for r in server.handler.received)
-    assert one["Subject"] == "Your proforma invoice PF-2026-000002"
+    assert one["Subject"].replace("\u00a0", " ") == (
+        "Proforma invoice PF-2026-000002: EUR 1,234.50 (not a request for payment)"
+    )
     assert server.handler.received[0].rcpt_tos == ["new.contact@client.example"]
-    assert two["Subject"] == "Votre facture proforma PF-2026-000002"
+    assert two["Subject"].replace("\u00a0", " ").replace("\u202f", " ") == (
+        "Facture proforma PF-2026-000002 : 1 234,50 € (pas une demande de paiement)"
+    )
     assert sorted(server.handler.received[1].rcpt_tos) == [
         "boss@client.example",
         "new.contact@client.example",
@@ -179,7 +184,7 @@ async def test_a_send_request_before_the_rendering_waits_for_the_pdf(
         await asyncio.sleep(0.5)
         [waiting] = await service.deliveries()
         assert waiting.status == "pending" and "has not been rendered yet" in (waiting.error or "")
-        path, pdf = service.store_pdf("PF-2026-000009")
+        path, pdf = service.store_pdf("PF-2026-000009", type="proforma")
         await service.feed(DOCUMENT_RENDERED, rendered_event("PF-2026-000009", path, pdf, type="proforma"))
         await wait_until(lambda: all_finished(service, 1), what="the request once rendered")
         [delivery] = await service.deliveries()
@@ -266,3 +271,35 @@ async def test_a_recipient_refused_while_others_accept_is_sent_and_the_refusal_l
     assert delivery.smtp_response == f"250 2.0.0 OK queued as Q0001 {refused}"
     assert event["data"]["to"] == ["zoe@client.example"]
     assert [r.rcpt_tos for r in server.handler.received] == [["zoe@client.example"]]
+
+
+async def test_the_worker_fills_the_email_from_the_json_rendered_with_the_pdf(
+    run_notification: RunNotification, smtp_server: StartServer
+) -> None:
+    server = smtp_server("starttls", auth=True)
+    async with run_notification(
+        server.port, mail_reply_to="Compta Ledgerline <compta@ledgerline.test>"
+    ) as service:
+        path, pdf = service.store_pdf("F-2026-000010", language="en")
+        await service.feed(DOCUMENT_RENDERED, rendered_event("F-2026-000010", path, pdf, language="en"))
+        # A version whose JSON is missing still goes out, naming the document only.
+        thin_path, thin_pdf = service.store_pdf("F-2026-000011", with_json=False)
+        await service.feed(DOCUMENT_RENDERED, rendered_event("F-2026-000011", thin_path, thin_pdf))
+        await wait_until(lambda: all_finished(service, 2), what="both deliveries")
+
+    messages = {str(r.message()["Subject"]).split()[1]: r.message() for r in server.handler.received}
+    full, thin = messages["F-2026-000010"], messages["F-2026-000011"]
+    assert [a.addr_spec for a in full["Reply-To"].addresses] == ["compta@ledgerline.test"]
+    assert full["List-Unsubscribe"] is None
+    plain_part, html_part = full.get_body(("plain",)), full.get_body(("html",))
+    assert plain_part is not None and html_part is not None
+    plain = plain_part.get_content().replace("\u00a0", " ")
+    html = html_part.get_content().replace("&nbsp;", " ").replace("\u00a0", " ")
+    for expected in (
+        *("Amount due", "EUR 1,234.50", "Due date", "2 Mar 2026", "Period", "January 2026"),
+        *("FR76 3000 6000 0112 3456 7890 189", "Reference to quote", "compta@ledgerline.test"),
+    ):
+        assert expected in plain and expected in html, expected
+    assert thin["Subject"] == "Facture F-2026-000011 du 31/01/2026"
+    [attachment] = list(thin.iter_attachments())
+    assert attachment.get_content() == thin_pdf

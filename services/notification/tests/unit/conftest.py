@@ -7,8 +7,10 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -22,6 +24,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ledgerline_shared.contracts.document import (
+    Address,
+    Document,
+    DocumentLine,
+    DocumentReference,
+    DocumentType,
+    Party,
+    PaymentDetails,
+    Recipient,
+    TaxSubtotal,
+    Totals,
+)
 
 SMTP_USER = "billing"
 SMTP_PASSWORD = "correct horse battery"
@@ -198,3 +213,58 @@ def smtp_server(tls_files: TlsFiles) -> Iterator[StartServer]:
             server.stop()
         except (AssertionError, RuntimeError):
             pass  # stopped by the test already
+
+
+# -- the rendered JSON of a document, as the e-mail reads it beside the PDF --------------------------
+
+
+def client_document(
+    number: str = "F2026-000123",
+    type: str = "invoice",
+    language: str = "fr",
+    *,
+    buyer_name: str = "ACME Télécom",
+    reason: str | None = None,
+) -> Document:
+    """An invoice of 1 234,50 € incl. VAT (1 028,75 € + 205,75 € VAT) for January 2026, issued on
+    31 Jan 2026 and due on 2 Mar 2026; a credit note corrects F2026-000099 of 31 Dec 2025."""
+    seller_address = Address(line1="12 rue des Lignes", postcode="75011", city="Paris", country="FR")
+    net, tax = Decimal("1028.75"), Decimal("205.75")
+    credit_note = type == "credit_note"
+    return Document(
+        id=uuid.uuid4(),
+        number=number,
+        type=DocumentType(type),
+        issue_date=dt.date(2026, 1, 31),
+        due_date=dt.date(2026, 3, 2),
+        period="2026-01",
+        language=language,
+        seller=Party(name="Ledgerline Télécom SAS", address=seller_address, email="billing@ledgerline.test"),
+        buyer=Party(
+            name=buyer_name,
+            address=Address(line1="3 avenue Jean Jaurès", postcode="69007", city="Lyon", country="FR"),
+            recipients=[Recipient(name="Zoé Müller", email="zoe@client.example")],
+        ),
+        lines=[
+            DocumentLine(
+                line_no=1,
+                label="Forfait Pro",
+                quantity=Decimal(1),
+                unit_price=net,
+                net_amount=net,
+                vat_rate=Decimal("20.00"),
+            )
+        ],
+        tax_breakdown=[TaxSubtotal(vat_rate=Decimal("20.00"), taxable_amount=net, tax_amount=tax)],
+        totals=Totals(net_total=net, tax_total=tax, gross_total=net + tax, amount_due=net + tax),
+        references=[DocumentReference(number="F2026-000099", issue_date=dt.date(2025, 12, 31))]
+        if credit_note
+        else [],
+        reason=reason or ("Facturé deux fois" if credit_note else None),
+        payment=PaymentDetails(
+            iban="FR76 3000 6000 0112 3456 7890 189",
+            bic="AGRIFRPPXXX",
+            bank_name="Banque Exemple",
+            reference=number,
+        ),
+    )

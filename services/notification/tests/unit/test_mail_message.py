@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
+import re
 import uuid
-from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -13,7 +14,6 @@ from email.parser import BytesParser
 import pytest
 
 from ledgerline_notification.domain.delivery_errors import InvalidRecipientError, NoRecipientError
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue
 from ledgerline_notification.domain.message import (
     Attachment,
     DocumentEmail,
@@ -29,6 +29,10 @@ from ledgerline_shared.contracts.events import (
     FileRef,
     RenderedFiles,
 )
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
+from ledgerline_shared.formatting import language_of
+
+from .conftest import client_document
 
 SENDER = "Ledgerline Billing <billing@ledgerline.test>"
 AT = dt.datetime(2026, 2, 1, 8, 30, tzinfo=dt.UTC)
@@ -69,12 +73,19 @@ def document_email(**overrides: object) -> DocumentEmail:
         ],
         "language": "fr",
         "issue_date": dt.date(2026, 1, 31),
-        "due_date": dt.date(2026, 3, 2),
-        "amount_due": Decimal("1234.5"),
-        "client_name": "ACME Télécom",
     }
     values.update(overrides)
+    if "document" not in values:  # the rendered JSON of the attached PDF, in the e-mail's type and language
+        values["document"] = client_document(
+            str(values["number"]), str(values["document_type"]), language_of(str(values["language"]))
+        )
     return DocumentEmail(**values)  # type: ignore[arg-type]
+
+
+def spaced(text: str) -> str:
+    """What a reader sees: entities decoded, no-break spaces (in amounts) and the text part's
+    column padding compared as one plain space."""
+    return re.sub(r"[ \u00a0\u202f]+", " ", html.unescape(text))
 
 
 def test_an_invoice_goes_to_every_recipient_from_the_configured_sender_with_its_pdf() -> None:
@@ -108,44 +119,115 @@ def test_non_ascii_names_are_encoded_and_the_wire_format_is_7_bit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("document_type", "language", "subject", "phrase"),
+    ("document_type", "language", "subject", "phrases"),
     [
         (
             DocumentType.INVOICE,
             "fr",
-            "Votre facture F-2026-000123 du 31/01/2026",
-            "Montant à régler : 1 234,50 EUR",
+            "Facture F-2026-000123 – janvier 2026 : 1 234,50 € à régler avant le 02/03/2026",
+            ["Net à payer|1 234,50 €", "Date d'échéance|02/03/2026", "Période|janvier 2026",
+             "Total HT|1 028,75 €", "TVA|205,75 €", "IBAN|FR76 3000 6000 0112 3456 7890 189",
+             "BIC|AGRIFRPPXXX", "Référence à rappeler|F-2026-000123", "billing@ledgerline.test"],
         ),
-        (DocumentType.INVOICE, "en", "Your invoice F-2026-000123 of 31 Jan 2026", "Amount due: 1,234.50 EUR"),
-        (DocumentType.CREDIT_NOTE, "fr", "Votre avoir F-2026-000123", "l'avoir n° F-2026-000123"),
-        (DocumentType.CREDIT_NOTE, "en", "Your credit note F-2026-000123", "credit note F-2026-000123"),
-        (DocumentType.PROFORMA, "fr", "Votre facture proforma F-2026-000123", "n'appelle aucun paiement"),
-        (DocumentType.PROFORMA, "en", "Your proforma invoice F-2026-000123", "requests no payment"),
-        (DocumentType.PREVIEW, "fr", "Aperçu de facture du 31/01/2026", "aucune valeur comptable"),
-        (DocumentType.PREVIEW, "en", "Invoice preview of 31 Jan 2026", "no accounting value"),
+        (
+            DocumentType.INVOICE,
+            "en",
+            "Invoice F-2026-000123 – January 2026: EUR 1,234.50 due by 2 Mar 2026",
+            ["Amount due|EUR 1,234.50", "Due date|2 Mar 2026", "Period|January 2026",
+             "IBAN|FR76 3000 6000 0112 3456 7890 189", "Reference to quote|F-2026-000123"],
+        ),
+        (
+            DocumentType.CREDIT_NOTE,
+            "fr",
+            "Avoir F-2026-000123 sur la facture F2026-000099 : 1 234,50 €",
+            ["qui corrige la facture n° F2026-000099 du 31/12/2025", "Motif|Facturé deux fois",
+             "Montant de l'avoir|1 234,50 €", "n'est pas une demande de paiement"],
+        ),
+        (
+            DocumentType.CREDIT_NOTE,
+            "en",
+            "Credit note F-2026-000123 for invoice F2026-000099: EUR 1,234.50",
+            ["which corrects invoice F2026-000099 of 31 Dec 2025", "Reason|Facturé deux fois",
+             "Credit note amount|EUR 1,234.50", "not a request for payment"],
+        ),
+        (
+            DocumentType.PROFORMA,
+            "fr",
+            "Facture proforma F-2026-000123 : 1 234,50 € (pas une demande de paiement)",
+            ["n'est pas une demande de paiement", "Montant indiqué|1 234,50 €"],
+        ),
+        (
+            DocumentType.PROFORMA,
+            "en",
+            "Proforma invoice F-2026-000123: EUR 1,234.50 (not a request for payment)",
+            ["not a request for payment", "Amount shown|EUR 1,234.50"],
+        ),
+        (DocumentType.PREVIEW, "fr", "Aperçu de facture – janvier 2026", ["aucune valeur comptable"]),
+        (DocumentType.PREVIEW, "en", "Invoice preview – January 2026", ["no accounting value"]),
     ],
-)
-def test_subject_and_body_follow_the_document_type_and_the_client_language(
-    document_type: DocumentType, language: str, subject: str, phrase: str
+)  # fmt: skip
+def test_subject_and_both_parts_name_the_figures_in_the_client_language(
+    document_type: DocumentType, language: str, subject: str, phrases: list[str]
 ) -> None:
     message = reparse(
         build_message(document_email(document_type=document_type, language=language), sender=SENDER, at=AT)
     )
-    assert message["Subject"] == subject
+    assert spaced(message["Subject"]) == subject
     assert message["Content-Language"] == language
-    plain, html = texts(message)
-    assert phrase.replace(" ", " ") in plain.replace("\u00a0", " ")
-    assert f'lang="{language}"' in html
+    plain, html_part = texts(message)
+    for phrase in phrases:
+        assert phrase.replace("|", " ") in spaced(plain), phrase
+        # The same words in the HTML part, where `|` parts sit in two cells of a table row.
+        for piece in phrase.split("|"):
+            assert piece in spaced(html_part), piece
+    assert f'lang="{language}"' in html_part
     assert plain.rstrip().endswith("Ledgerline Billing")
+    # Proformas and credit notes never show bank details: nothing is to be paid.
+    assert ("IBAN" in plain) is (document_type is DocumentType.INVOICE)
 
 
-def test_a_credit_note_names_the_invoice_it_corrects() -> None:
-    mail = document_email(
-        document_type=DocumentType.CREDIT_NOTE, number="AV-2026-7", reference_number="F-2026-1"
-    )
-    message = reparse(build_message(mail, sender=SENDER, at=AT))
-    assert message["Subject"] == "Votre avoir AV-2026-7 (facture F-2026-1)"
-    assert "qui corrige la facture n° F-2026-1" in texts(message)[0]
+def test_the_plain_part_is_read_off_the_html_part() -> None:
+    plain, html_part = texts(reparse(build_message(document_email(), sender=SENDER, at=AT)))
+    assert "<" not in plain and "&nbsp;" not in plain and "&#39;" not in plain
+    # Every word of the text part is in the HTML part's body, in the same order.
+    body = spaced(html_part[html_part.index("<body") :])
+    position = 0
+    for word in spaced(plain).split():
+        found = body.find(word, position)
+        assert found >= 0, word
+        position = found + len(word)
+
+
+def test_reply_to_is_set_when_configured_and_there_is_never_a_list_unsubscribe() -> None:
+    mail = document_email()
+    plain_message = reparse(build_message(mail, sender=SENDER, at=AT))
+    assert plain_message["Reply-To"] is None and plain_message["List-Unsubscribe"] is None
+    # Without Reply-To the contact named in the body is the seller's address.
+    assert "billing@ledgerline.test" in texts(plain_message)[0]
+
+    answered = reparse(build_message(mail, sender=SENDER, reply_to="Compta <compta@ledgerline.test>", at=AT))
+    assert [(a.display_name, a.addr_spec) for a in answered["Reply-To"].addresses] == [
+        ("Compta", "compta@ledgerline.test")
+    ]
+    assert answered["List-Unsubscribe"] is None
+    plain, html = texts(answered)
+    assert "compta@ledgerline.test" in plain and 'href="mailto:compta@ledgerline.test"' in html
+
+
+def test_a_reply_to_that_could_inject_a_header_is_refused() -> None:
+    with pytest.raises(UnsafeHeaderValue) as refused:
+        build_message(
+            document_email(), sender=SENDER, reply_to="compta@ledgerline.test\r\nBcc: spy@evil.test"
+        )
+    assert refused.value.field == "reply_to"
+
+
+def test_without_its_rendered_json_the_email_still_names_the_document() -> None:
+    message = reparse(build_message(document_email(document=None), sender=SENDER, at=AT))
+    assert message["Subject"] == "Facture F-2026-000123 du 31/01/2026"
+    plain, _ = texts(message)
+    assert "facture n° F-2026-000123 du 31/01/2026" in spaced(plain)
+    assert "Net à payer" not in plain
 
 
 @pytest.mark.parametrize(("given", "used"), [("en-GB", "en"), ("EN", "en"), ("de", "fr"), ("", "fr")])
@@ -155,10 +237,14 @@ def test_a_language_without_templates_falls_back_to_french(given: str, used: str
 
 
 def test_the_html_part_escapes_client_data() -> None:
-    message = reparse(build_message(document_email(client_name="<script>alert(1)</script>"), sender=SENDER))
+    hostile = client_document(buyer_name="<script>alert(1)</script>", reason='<img src=x onerror="x()">')
+    mail = document_email(document_type=DocumentType.CREDIT_NOTE, document=hostile)
+    message = reparse(build_message(mail, sender=SENDER))
     plain, html = texts(message)
     assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<img" not in html and "&lt;img" in html
     assert "Bonjour <script>alert(1)</script>," in plain  # plain text is never interpreted
+    assert '<img src=x onerror="x()">' in plain
 
 
 def test_the_message_id_is_derived_from_the_delivery_id_only() -> None:
@@ -240,7 +326,7 @@ def test_from_rendered_takes_number_type_language_and_recipients_of_the_event() 
     )
     message = build_message(resend, sender=SENDER)
     assert [a.addr_spec for a in message["To"].addresses] == ["new@client.example"]
-    assert message["Subject"] == "Your credit note AV-2026-9"
+    assert message["Subject"] == "Credit note AV-2026-9"
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,13 @@ from ledgerline_notification.domain.delivery_errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from ledgerline_notification.domain.header_safety import UnsafeHeaderValue
 from ledgerline_notification.domain.retry_policy import (
     RetryPolicy,
     classify,
     classify_refusals,
     classify_reply,
 )
+from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.settings import Settings
 
 

@@ -64,8 +64,8 @@ def invoice_message(
 @pytest.mark.parametrize(
     ("language", "subject"),
     [
-        ("fr", "Votre facture F-2026-000123 du 31/01/2026"),
-        ("en", "Your invoice F-2026-000123 of 31 Jan 2026"),
+        ("fr", "Facture F-2026-000123 du 31/01/2026"),  # no rendered JSON given: the thin e-mail
+        ("en", "Invoice F-2026-000123 of 31 Jan 2026"),
     ],
 )
 async def test_starttls_and_auth_deliver_to_every_recipient_with_the_pdf_intact(

@@ -13,9 +13,9 @@ from ledgerline_rendering.domain.einvoice import (
     SEPA_CREDIT_TRANSFER,
     SIREN_SCHEME,
     EInvoice,
+    price_text,
     to_einvoice,
 )
-from ledgerline_rendering.domain.formatting import format_price
 from ledgerline_shared.contracts.document import Document, Party
 from ledgerline_shared.contracts.money import round_cents
 
@@ -97,7 +97,7 @@ def einvoice_to_cii(invoice: EInvoice) -> bytes:
             _ram(product, "SellerAssignedID", line.article_code)
         _ram(product, "Name", line.name)
         agreement = _ram(item, "SpecifiedLineTradeAgreement")
-        _ram(_ram(agreement, "NetPriceProductTradePrice"), "ChargeAmount", format_price(line.price, "en"))
+        _ram(_ram(agreement, "NetPriceProductTradePrice"), "ChargeAmount", price_text(line.price))
         _ram(
             _ram(item, "SpecifiedLineTradeDelivery"),
             "BilledQuantity",

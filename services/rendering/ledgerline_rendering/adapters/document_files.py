@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ledgerline_rendering.adapters.render_pool import RenderedDocument
 from ledgerline_shared.contracts.document import Document, DocumentType
@@ -40,7 +40,6 @@ class StoredDocument:
 
     version: int | None
     files: dict[str, StoredFile]
-    production: dict[str, StoredFile] = field(default_factory=dict)
 
 
 def _safe(name: str) -> str:
@@ -81,8 +80,15 @@ class DocumentFileWriter:
             key: self._put(f"{folder}/{number}{ext}", data)
             for key, (ext, data) in sorted(outputs.items(), key=lambda item: item[0] == "pdf")
         }
+        return StoredDocument(version, files)
+
+    def publish_production(self, rendered: RenderedDocument) -> dict[str, StoredFile]:
+        """Copy a committed version to `production/`, the tree the SFTP server shows (each file
+        replaced atomically). Called after the version's transaction commits."""
+        document = rendered.document
+        number = _safe(document.number or "")
         month = document.issue_date.strftime("%Y-%m")
-        production = {
+        return {
             key: self._put(f"production/{month}/invoices-{kind}/{number}.{kind}", data)
             for key, kind, data in (
                 ("pdf", "pdf", rendered.pdf),
@@ -91,7 +97,6 @@ class DocumentFileWriter:
             )
             if data is not None
         }
-        return StoredDocument(version, files, production)
 
     def write_preview(self, rendered: RenderedDocument) -> StoredDocument:
         document: Document = rendered.document

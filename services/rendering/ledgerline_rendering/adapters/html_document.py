@@ -11,10 +11,16 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
 from ledgerline_rendering.adapters.asset_fetcher import ASSETS_DIR, asset_url
-from ledgerline_rendering.domain import formatting
 from ledgerline_rendering.domain.branding import Branding, default_legal_mentions
-from ledgerline_rendering.domain.labels import WATERMARK, document_title, labels_for
-from ledgerline_shared.contracts.document import Document
+from ledgerline_rendering.domain.labels import (
+    WATERMARK,
+    document_title,
+    labels_for,
+    unit_of,
+    usage_kind_label,
+)
+from ledgerline_shared import formatting
+from ledgerline_shared.contracts.document import ConsumptionLine, Document, DocumentLine, Proration
 
 DEFAULT_LOGO = ASSETS_DIR / "logo.svg"
 
@@ -50,6 +56,46 @@ def _date(context: Context, value: dt.date) -> str:
     return formatting.format_date(value, _language(context))
 
 
+@pass_context
+def _line_quantity(context: Context, line: DocumentLine) -> str:
+    """`135 min`, `42 SMS`, `17 254,41 Mo`: the quantity in the unit its price is per."""
+    language = _language(context)
+    text = formatting.format_quantity(line.quantity, language)
+    unit = unit_of(line.unit, line.usage_kind, language)
+    return f"{text}{formatting.NBSP}{unit}" if unit else text
+
+
+@pass_context
+def _proration(context: Context, proration: Proration) -> str:
+    document = context["document"]
+    return formatting.format_proration(
+        proration.monthly_price, proration.days, proration.period_days, document.language, document.currency
+    )
+
+
+@pass_context
+def _usage_volume(context: Context, row: ConsumptionLine) -> str:
+    """SMS and data volumes with their unit; voice has a duration instead (its own column)."""
+    language = _language(context)
+    if row.units is None or row.kind == "voice":
+        return ""
+    if row.kind == "data":
+        return formatting.format_data_volume(row.units, language)
+    unit = unit_of("C62", row.kind, language)
+    quantity = formatting.format_quantity(row.units, language)
+    return f"{quantity}{formatting.NBSP}{unit}" if unit else quantity
+
+
+@pass_context
+def _usage_kind(context: Context, kind: str) -> str:
+    return usage_kind_label(kind, _language(context))
+
+
+@pass_context
+def _period(context: Context, period: str) -> str:
+    return formatting.format_period(period, _language(context))
+
+
 def build_environment() -> Environment:
     """Built once per process: Jinja compiles each template on first use and keeps it."""
     env = Environment(
@@ -67,6 +113,11 @@ def build_environment() -> Environment:
         rate=_rate,
         date=_date,
         duration=formatting.format_duration,
+        line_quantity=_line_quantity,
+        proration=_proration,
+        usage_volume=_usage_volume,
+        usage_kind=_usage_kind,
+        period=_period,
     )
     return env
 
@@ -86,5 +137,6 @@ def render_html(env: Environment, document: Document, branding: Branding) -> str
         "logo_url": asset_url(logo_file(branding)),
         "payment_terms": labels["payment_terms"].format(days=document.payment_terms_days),
         "legal_mentions": branding.legal_mentions + default_legal_mentions(document.language),
+        "payment": document.payment or branding.payment_details(document),
     }
     return env.get_template(f"{document.type.value}.html").render(context)

@@ -52,7 +52,10 @@ def render_document(
     renderer: PdfRenderer, document: Document, branding: Branding, validate: bool = True
 ) -> RenderedDocument:
     # The seller is the branding of this rendering, in the JSON as on the PDF and in the XML.
-    document = document.model_copy(update={"seller": branding.seller()})
+    # So are the payment details: the e-mail reads them from the JSON, as the PDF prints them.
+    document = document.model_copy(
+        update={"seller": branding.seller(), "payment": branding.payment_details(document)}
+    )
     json_bytes = document_json(document)
     if document.type is DocumentType.PREVIEW:
         return RenderedDocument(document, renderer.pdf(document, branding), json_bytes, None, None)

@@ -14,9 +14,9 @@ from ledgerline_rendering.domain.einvoice import (
     SIREN_SCHEME,
     EInvoice,
     EInvoiceLine,
+    price_text,
     to_einvoice,
 )
-from ledgerline_rendering.domain.formatting import format_price
 from ledgerline_shared.contracts.document import Document, Party
 from ledgerline_shared.contracts.money import round_cents
 
@@ -112,7 +112,7 @@ class _Writer:
         if line.article_code:
             self.cbc(self.cac(item, "SellersItemIdentification"), "ID", line.article_code)
         self.tax_category(item, "ClassifiedTaxCategory", line.category, line.rate)
-        price = format_price(line.price, "en")
+        price = price_text(line.price)
         self.cbc(self.cac(node, "Price"), "PriceAmount", price, currencyID=self.currency)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledgerline_shared.contracts.document import Address, Party
+from ledgerline_shared.contracts.document import Address, Document, Party, PaymentDetails
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,13 @@ class Branding:
             vat_id=self.seller_vat_id,
             siren=self.seller_siren,
             email=self.email,
+        )
+
+    def payment_details(self, document: Document) -> PaymentDetails:
+        """The account to pay into and the reference to quote: the document number, as the
+        e-invoices' PaymentID / PaymentReference (BT-83) say."""
+        return PaymentDetails(
+            iban=self.iban, bic=self.bic, bank_name=self.bank_name, reference=document.number
         )
 
 

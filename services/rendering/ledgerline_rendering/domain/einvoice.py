@@ -92,6 +92,16 @@ class EInvoice:
     amount_due: Decimal
 
 
+def price_text(value: Decimal) -> str:
+    """A unit price in the XML: exact (never rounded: BT-146 times the quantity gives the line
+    net), its significant decimals and at least two, no grouping. 7.500000 -> 7.50."""
+    value = value.normalize()
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        value = value.quantize(Decimal("0.01"))
+    return format(value, "f")
+
+
 def _category_for_rate(document: Document, rate: Decimal) -> str:
     if rate > 0:
         return "S"

@@ -41,12 +41,20 @@ LABELS: dict[str, dict[str, str]] = {
         "kind": "Type",
         "count": "Nombre",
         "duration": "Durée",
+        "volume": "Volume",
         "amount": "Montant HT",
+        "payment_reference": "Référence à rappeler",
+        "contact": "Contact",
         "credit_note_of": "Avoir sur la facture n° {number} du {date}",
         "reason": "Motif",
         "proforma_notice": "Document sans valeur comptable : ne pas payer avant réception de la facture.",
         "preview_notice": "Aperçu avant production : ce document n'est pas une facture.",
         "page": "Page",
+        "sep": "\u00a0: ",  # French puts a (no-break) space before a colon
+        "credit_amount": "Montant de l'avoir",
+        "credit_note_notice": "Cet avoir n'est pas une demande de paiement.",
+        "proforma_amount": "Montant indiqué",
+        "proforma_payment": "Cette facture proforma n'est pas une demande de paiement.",
     },
     "en": {
         "invoice": "Invoice",
@@ -84,13 +92,32 @@ LABELS: dict[str, dict[str, str]] = {
         "kind": "Kind",
         "count": "Count",
         "duration": "Duration",
+        "volume": "Volume",
         "amount": "Net amount",
+        "payment_reference": "Reference to quote",
+        "contact": "Contact",
         "credit_note_of": "Credit note for invoice {number} of {date}",
         "reason": "Reason",
         "proforma_notice": "Not an accounting document: do not pay before receiving the invoice.",
         "preview_notice": "Pre-production preview: this document is not an invoice.",
         "page": "Page",
+        "sep": ": ",
+        "credit_amount": "Credit note amount",
+        "credit_note_notice": "This credit note is not a request for payment.",
+        "proforma_amount": "Amount shown",
+        "proforma_payment": "This proforma invoice is not a request for payment.",
     },
+}
+
+# What a usage quantity counts, per UN/ECE unit code; SMS and connection-fee lines are C62 ("one")
+# and are told apart by their usage kind.
+UNITS: dict[str, dict[str, str]] = {
+    "fr": {"MIN": "min", "4L": "Mo", "E34": "Go", "sms": "SMS", "calls": "appels"},
+    "en": {"MIN": "min", "4L": "MB", "E34": "GB", "sms": "SMS", "calls": "calls"},
+}
+USAGE_KINDS: dict[str, dict[str, str]] = {
+    "fr": {"voice": "Voix", "sms": "SMS", "data": "Données"},
+    "en": {"voice": "Voice", "sms": "SMS", "data": "Data"},
 }
 
 # The watermark is always the word the spec names, whatever the language, so tests and people find it.
@@ -99,6 +126,20 @@ WATERMARK = "PREVIEW"
 
 def labels_for(language: str) -> dict[str, str]:
     return LABELS.get(language, LABELS["fr"])
+
+
+def unit_of(unit: str, usage_kind: str | None, language: str) -> str | None:
+    """The unit printed after a line's quantity (`135 min`, `42 SMS`), None for plain counts."""
+    units = UNITS.get(language, UNITS["fr"])
+    if unit == "C62":
+        if usage_kind == "sms":
+            return units["sms"]
+        return units["calls"] if usage_kind == "voice" else None
+    return units.get(unit)
+
+
+def usage_kind_label(kind: str, language: str) -> str:
+    return USAGE_KINDS.get(language, USAGE_KINDS["fr"]).get(kind, kind)
 
 
 def document_title(document_type: DocumentType, language: str) -> str:

@@ -45,7 +45,14 @@ def register(
         if rendered is None or await already_rendered(session, event.data):
             return
         await record_version(
-            session, runtime, writer, rendered, reason=FIRST_RENDER_REASON[event.topic], request_id=None
+            session,
+            runtime,
+            writer,
+            rendered,
+            reason=FIRST_RENDER_REASON[event.topic],
+            request_id=None,
+            after_commit=event.after_commit,
+            first_only=True,
         )
 
     async def render_again(event: Inbound[RenderRequested]) -> Any:
@@ -61,7 +68,13 @@ def register(
         if await request_seen(session, event.data.document.key, event.data.request_id):
             return
         await record_version(
-            session, runtime, writer, rendered, reason=event.data.reason, request_id=event.data.request_id
+            session,
+            runtime,
+            writer,
+            rendered,
+            reason=event.data.reason,
+            request_id=event.data.request_id,
+            after_commit=event.after_commit,
         )
 
     # Two consumers per topic in one group: each takes half the partitions, so two documents

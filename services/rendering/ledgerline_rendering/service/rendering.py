@@ -1,20 +1,24 @@
 """Rendering use cases: the first version of a document, a regeneration, and reading versions back.
 
 The PDF is made before the transaction (it takes a while and needs no lock); the transaction then
-takes the next version number under the document's row lock, writes the files (versions are never
-rewritten), records the version and queues `document.rendered`. The generation counter is the
-number of versions.
+takes the next version number under the document's row lock (created first if the number has none,
+adapters/document_lock), writes the version's files, records the version and queues
+`document.rendered`. A committed version's files are never written again: only the lock holder
+writes the next version. The `production/` copies are written after the commit, so the SFTP tree
+never shows a version that was rolled back. The generation counter is the number of versions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_rendering.adapters.document_files import DocumentFileWriter, StoredDocument
+from ledgerline_rendering.adapters.document_lock import lock_rendered_document
 from ledgerline_rendering.adapters.orm import DocumentVersionRow, RenderedDocumentRow
 from ledgerline_rendering.adapters.render_pool import RenderedDocument
 from ledgerline_shared.contracts.document import Document, DocumentType
@@ -50,24 +54,19 @@ async def record_version(
     *,
     reason: str,
     request_id: str | None,
-) -> DocumentRendered:
+    after_commit: list[Callable[[], None]],
+    first_only: bool = False,
+) -> DocumentRendered | None:
+    """Record the next version of `rendered`, or nothing if, under the lock, it turns out to be
+    done already (a first render with a version, a request already served). The production copies
+    are left to `after_commit`."""
     document = rendered.document
     key = document.key
-    query = select(RenderedDocumentRow).where(RenderedDocumentRow.key == key)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = await session.scalar(query)
-    if row is None:
-        row = RenderedDocumentRow(
-            key=key,
-            number=document.number,
-            type=document.type.value,
-            client_id=document.buyer.client_id,
-            issue_date=document.issue_date,
-            generation_count=0,
-            document=document.model_dump_json(),
-        )
-        session.add(row)
+    row = await lock_rendered_document(session, document)
+    if first_only and row.generation_count > 0:
+        return None
+    if request_id is not None and await request_seen(session, key, request_id):
+        return None
     version = row.generation_count + 1
     if document.type is DocumentType.PREVIEW:
         stored = writer.write_preview(rendered)
@@ -75,6 +74,7 @@ async def record_version(
         # `version` is one past the versions recorded, under the document's lock: files already
         # there belong to an attempt that never committed, and are replaced.
         stored = writer.write_version(rendered, version, replace_unrecorded=True)
+        after_commit.append(lambda: _publish(writer, rendered))
     row.generation_count = version
     row.document = document.model_dump_json()
     session.add(
@@ -109,6 +109,10 @@ async def record_version(
     )
     await runtime.emit(session, DOCUMENT_RENDERED, key, event)
     return event
+
+
+def _publish(writer: DocumentFileWriter, rendered: RenderedDocument) -> None:
+    writer.publish_production(rendered)
 
 
 async def versions_of(

@@ -17,6 +17,7 @@ from ledgerline_shared.contracts.document import (
     DocumentType,
     LineKind,
     Party,
+    Proration,
     Recipient,
     TaxSubtotal,
     Totals,
@@ -64,9 +65,10 @@ def line(
     vat_rate: str = "20.00",
     kind: LineKind = LineKind.MANUAL,
     unit: str = "C62",
+    **extra: object,
 ) -> DocumentLine:
     q, p = Decimal(quantity), Decimal(unit_price)
-    return DocumentLine(
+    return DocumentLine(  # type: ignore[arg-type]
         line_no=no,
         label=label,
         kind=kind,
@@ -75,6 +77,7 @@ def line(
         unit_price=p,
         net_amount=round_cents(q * p),
         vat_rate=Decimal(vat_rate),
+        **extra,
     )
 
 
@@ -88,6 +91,7 @@ def make_document(
     references: list[DocumentReference] | None = None,
     consumption: list[ConsumptionLine] | None = None,
     reason: str | None = None,
+    period: str = "2026-01",
 ) -> Document:
     """Tax per rate on the sum of the line nets (spec section 4), totals from the breakdown."""
     if lines is None:
@@ -117,7 +121,7 @@ def make_document(
         type=type,
         issue_date=issue,
         due_date=issue + dt.timedelta(days=30),
-        period="2026-01",
+        period=period,
         language=language,
         seller=make_branding().seller(),
         buyer=buyer or make_buyer(),
@@ -132,6 +136,48 @@ def make_document(
         references=references or [],
         consumption=consumption or [],
         reason=reason,
+    )
+
+
+def make_telecom_invoice(language: str = "fr") -> Document:
+    """A month of a business line: a subscription that started on the 17th of a 30-day month
+    (prorated), voice, SMS and data usage, and the consumption summary of those calls."""
+    usage = {"kind": LineKind.USAGE}
+    return make_document(
+        [
+            line(
+                1,
+                "Forfait Pro Fibre 1 Gb/s",
+                "1",
+                "24.95",
+                kind=LineKind.RECURRING,
+                unit="MON",
+                proration=Proration(monthly_price=Decimal("49.900000"), days=15, period_days=30),
+                period_start=dt.date(2026, 4, 16),
+                period_end=dt.date(2026, 4, 30),
+            ),
+            line(2, "France mobile", "135.5", "0.0350", unit="MIN", usage_kind="voice", **usage),
+            line(3, "France mobile - frais de connexion", "42", "0.1000", usage_kind="voice", **usage),
+            line(4, "SMS France", "57", "0.0500", usage_kind="sms", **usage),
+            line(5, "Données mobiles", "17254.41", "0.0010", unit="4L", usage_kind="data", **usage),
+        ],
+        language=language,
+        period="2026-04",
+        consumption=[
+            ConsumptionLine(
+                label="France mobile", kind="voice", count=42, duration_s=8073, amount=Decimal("8.94")
+            ),
+            ConsumptionLine(
+                label="SMS France", kind="sms", count=57, units=Decimal(57), amount=Decimal("2.85")
+            ),
+            ConsumptionLine(
+                label="Données mobiles",
+                kind="data",
+                count=311,
+                units=Decimal("17254.41"),
+                amount=Decimal("17.25"),
+            ),
+        ],
     )
 
 
@@ -155,7 +201,7 @@ def make_credit_note(language: str = "fr") -> Document:
     )
 
 
-def make_proforma() -> Document:
+def make_proforma(language: str = "fr") -> Document:
     return make_document(
         [
             line(1, "Installation box fibre", "1", "150.00"),
@@ -164,6 +210,7 @@ def make_proforma() -> Document:
         ],
         type=DocumentType.PROFORMA,
         number="PF2026-000003",
+        language=language,
     )
 
 

@@ -25,17 +25,19 @@ def test_versions_are_kept_and_production_holds_the_latest(tmp_path: Path) -> No
     document = make_document()
     first = writer.write_version(rendered(document, b"%PDF v1"), 1)
     second = writer.write_version(rendered(document, b"%PDF v2"), 2)
+    assert not (tmp_path / "production").exists()  # copied only once the version is committed
+    production = writer.publish_production(rendered(document, b"%PDF v2"))
 
     assert first.files["pdf"].path == "versions/F2026-000042/v1/F2026-000042.pdf"
     assert second.files["ubl"].path == "versions/F2026-000042/v2/F2026-000042.xml"
     assert second.files["facturx"].path == "versions/F2026-000042/v2/F2026-000042.cii.xml"
     assert second.files["json"].path == "versions/F2026-000042/v2/F2026-000042.json"
     assert store.read(first.files["pdf"].path) == b"%PDF v1"  # never rewritten
-    assert second.production["pdf"].path == "production/2026-02/invoices-pdf/F2026-000042.pdf"
-    assert second.production["ubl"].path == "production/2026-02/invoices-xml/F2026-000042.xml"
-    assert second.production["json"].path == "production/2026-02/invoices-json/F2026-000042.json"
-    assert store.read(second.production["pdf"].path) == b"%PDF v2"
-    for stored in [*second.files.values(), *second.production.values()]:
+    assert production["pdf"].path == "production/2026-02/invoices-pdf/F2026-000042.pdf"
+    assert production["ubl"].path == "production/2026-02/invoices-xml/F2026-000042.xml"
+    assert production["json"].path == "production/2026-02/invoices-json/F2026-000042.json"
+    assert store.read(production["pdf"].path) == b"%PDF v2"
+    for stored in [*second.files.values(), *production.values()]:
         data = (tmp_path / stored.path).read_bytes()
         assert stored.sha256 == hashlib.sha256(data).hexdigest() and stored.size == len(data)
 

@@ -99,8 +99,8 @@ def test_proforma_pdf_shows_negative_lines_and_notice(rendered: dict[str, Render
 def test_english_labels_follow_document_language(renderer: PdfRenderer) -> None:
     text = text_of(render_document(renderer, make_credit_note("en"), make_branding()).pdf)
     assert "Credit note AV2026-000007" in text
-    assert "Credit note for invoice F2026-000042 of 2026-02-01" in text
-    assert "Amount due" in text and "EUR 59.88" in text
+    assert "Credit note for invoice F2026-000042 of 1 Feb 2026" in text
+    assert "Credit note amount" in text and "EUR 59.88" in text
 
 
 def test_preview_shows_watermark_and_no_number(renderer: PdfRenderer) -> None:

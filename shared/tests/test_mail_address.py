@@ -10,8 +10,8 @@ from typing import Annotated
 import pytest
 from pydantic import AfterValidator, BaseModel, ValidationError
 
-from ledgerline_notification.domain import header_safety
-from ledgerline_notification.domain.header_safety import (
+from ledgerline_shared.contracts import mail_address as header_safety
+from ledgerline_shared.contracts.mail_address import (
     UnsafeHeaderValue,
     validate_display_name,
     validate_email_address,

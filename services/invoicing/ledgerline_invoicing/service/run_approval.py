@@ -1,0 +1,195 @@
+"""Four eyes before production (issue 15): approving a preview run, and the gate of a production run.
+
+With `LEDGERLINE_RUN_APPROVAL_REQUIRED` on, a production run of a period starts only while the
+period's latest approval stands (domain/run_approval.py). The gate is applied where a run is asked
+for (HTTP: 409; billing.run.requested: dead letter) and again when the runner takes a queued run up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerline_invoicing.adapters import run_approval_store as store
+from ledgerline_invoicing.adapters.orm import BillingRunApprovalRow, BillingRunRow
+from ledgerline_invoicing.config import InvoicingSettings
+from ledgerline_invoicing.domain.run_approval import StoredApproval, check_approval_request, why_not_standing
+from ledgerline_invoicing.service import billing_runs
+from ledgerline_invoicing.service.errors import Conflict
+from ledgerline_invoicing.service.run_review import review_run, reviewable_run
+from ledgerline_shared.auth import Principal
+from ledgerline_shared.runtime import ServiceRuntime
+
+
+class ApprovalRequired(Conflict):
+    """A production run without a standing approval: 409, or a dead letter on the topic."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("mode", message)
+
+
+def _stored(row: BillingRunApprovalRow, run: BillingRunRow | None) -> StoredApproval:
+    wanted = run.client_ids if run is not None else None
+    return StoredApproval(
+        run_id=row.run_id,
+        approved_by=row.approved_by,
+        approved_at=row.approved_at.isoformat(timespec="seconds"),
+        previews_hash=row.previews_hash,
+        inputs=row.inputs,
+        client_ids=frozenset(wanted) if wanted else None,
+    )
+
+
+async def _why_not(
+    session: AsyncSession, row: BillingRunApprovalRow | None, period: str, client_ids: list[str] | None
+) -> str | None:
+    if row is None:
+        return why_not_standing(None, period=period, previews_hash="", inputs={}, client_ids=client_ids)
+    run = await session.get(BillingRunRow, row.run_id)
+    _count, previews = await store.previews_hash(session, row.run_id)
+    inputs = await store.inputs_fingerprint(session, period)
+    return why_not_standing(
+        _stored(row, run), period=period, previews_hash=previews, inputs=inputs, client_ids=client_ids
+    )
+
+
+async def approve_run(
+    session: AsyncSession,
+    settings: InvoicingSettings,
+    run_id: str,
+    principal: Principal,
+    comment: str | None,
+    acknowledged: list[str],
+) -> BillingRunApprovalRow:
+    """Record a second person's approval of a completed preview run, with what it approved."""
+    run = await reviewable_run(session, run_id)
+    review = await review_run(session, settings, run)
+    check_approval_request(
+        approver=principal.sub,
+        preview_started_by=run.requested_by,
+        comment=comment,
+        acknowledged=acknowledged,
+        blocking=review.blocking_codes,
+    )
+    count, previews = await store.previews_hash(session, run_id)
+    if count == 0:
+        raise Conflict("run_id", f"preview run {run_id} has no previews to approve")
+    if count != len(run.documents or []):
+        # Some of its clients were previewed again since: what they would be billed was not reviewed here.
+        raise Conflict(
+            "run_id",
+            f"previews of run {run_id} were replaced by a later preview run: approve the latest preview of "
+            f"{run.period} instead",
+        )
+    row = BillingRunApprovalRow(
+        run_id=run_id,
+        period=run.period,
+        approved_by=principal.sub,
+        approver_name=principal.name,
+        approved_at=dt.datetime.now(dt.UTC),
+        comment=comment or None,
+        acknowledged_flags=sorted(set(acknowledged)),
+        flag_counts={code.value: n for code, n in review.counts.items()},
+        previews=count,
+        previews_hash=previews,
+        inputs=await store.inputs_fingerprint(session, run.period),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def approval_out(row: BillingRunApprovalRow, why_not: str | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "run_id": row.run_id,
+        "period": row.period,
+        "approved_by": row.approved_by,
+        "approver_name": row.approver_name,
+        "approved_at": row.approved_at.isoformat(),
+        "comment": row.comment,
+        "acknowledged_flags": row.acknowledged_flags,
+        "flag_counts": row.flag_counts,
+        "previews": row.previews,
+        "previews_hash": row.previews_hash,
+        "production_run_id": row.production_run_id,
+        "stands": why_not is None,
+        "why_not": why_not,
+    }
+
+
+async def approvals_out(session: AsyncSession, run_id: str) -> list[dict[str, Any]]:
+    """Every approval of the run, newest first; only the period's latest may stand."""
+    rows = await store.approvals_of_run(session, run_id)
+    if not rows:
+        return []
+    latest = await store.latest_approval(session, rows[0].period)
+    out = []
+    for row in rows:
+        if latest is not None and row.id == latest.id:
+            run = await session.get(BillingRunRow, row.run_id)
+            # Judged for the clients it approved: a production run of those would pass.
+            why_not = await _why_not(session, row, row.period, run.client_ids if run is not None else None)
+        else:
+            why_not = "a later approval of the same period replaced it"
+        out.append(approval_out(row, why_not))
+    return out
+
+
+async def gate_production(
+    session: AsyncSession, settings: InvoicingSettings, period: str, client_ids: list[str] | None
+) -> BillingRunApprovalRow | None:
+    """The approval admitting a production run of `period`; ApprovalRequired when none stands.
+    None when approval is not required."""
+    if not settings.run_approval_required:
+        return None
+    latest = await store.latest_approval(session, period)
+    why_not = await _why_not(session, latest, period, client_ids)
+    if why_not is not None:
+        raise ApprovalRequired(why_not)
+    return latest
+
+
+async def request_run(
+    session: AsyncSession,
+    settings: InvoicingSettings,
+    period: str,
+    mode: str,
+    client_ids: list[str] | None,
+    requested_by: str | None,
+) -> BillingRunRow:
+    """A run asked for through the API or the topic: production passes the approval gate first."""
+    approval = await gate_production(session, settings, period, client_ids) if mode == "production" else None
+    run = await billing_runs.create_run(session, period, mode, client_ids, requested_by)
+    if approval is not None:
+        await store.mark_admitted(session, approval.id, run.id)
+    return run
+
+
+async def refuse_unapproved_start(runtime: ServiceRuntime, settings: InvoicingSettings, run_id: str) -> bool:
+    """Checked again as the runner takes a queued production run up (inputs may have changed since
+    it was asked for): if the approval no longer stands the run fails with the reason, billing
+    nothing. A run already running (resumed after a restart) is not stopped halfway."""
+    if not settings.run_approval_required:
+        return False
+    async with runtime.sessions() as session, session.begin():
+        run = await session.get(BillingRunRow, run_id)
+        if run is None or run.mode != "production" or run.status != "queued":
+            return False
+        try:
+            await gate_production(session, settings, run.period, run.client_ids)
+        except ApprovalRequired as refused:
+            await session.execute(
+                update(BillingRunRow)
+                .where(BillingRunRow.id == run_id)
+                .values(
+                    status="failed",
+                    errors=[{"error": refused.message}],
+                    finished_at=dt.datetime.now(dt.UTC),
+                )
+            )
+            return True
+    return False

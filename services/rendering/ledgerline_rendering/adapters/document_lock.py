@@ -1,0 +1,46 @@
+"""The lock on a document number that makes its versions immutable once committed.
+
+Two events for a number with no version yet used to find no row to lock, and both wrote
+`versions/<n>/v1`: the loser could overwrite the winner's committed files. The row is now created
+first if missing (INSERT ... ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key
+to finish) and then locked (SELECT ... FOR UPDATE) until the transaction ends, so exactly one
+transaction at a time picks and writes a document's next version. SQLite's BEGIN IMMEDIATE already
+serialises writers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerline_rendering.adapters.orm import RenderedDocumentRow
+from ledgerline_shared.contracts.document import Document
+
+
+async def lock_rendered_document(session: AsyncSession, document: Document) -> RenderedDocumentRow:
+    """The document's row (generation_count 0 if it has no version yet), locked until commit."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgresql else sqlite_insert
+    await session.execute(
+        insert(RenderedDocumentRow)
+        .values(
+            key=document.key,
+            number=document.number,
+            type=document.type.value,
+            client_id=document.buyer.client_id,
+            issue_date=document.issue_date,
+            generation_count=0,
+            document=document.model_dump_json(),
+        )
+        .on_conflict_do_nothing(index_elements=[RenderedDocumentRow.key])
+    )
+    query = (
+        select(RenderedDocumentRow)
+        .where(RenderedDocumentRow.key == document.key)
+        .execution_options(populate_existing=True)
+    )
+    if postgresql:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one()
