@@ -88,3 +88,13 @@ def explain(status: int, detail: Any, service: str = "invoicing") -> str:
     if status == 409:
         return f"{text} Reload the page to see where it stands."
     return f"{text} Correct it and try again."
+
+
+def first_message(detail: Any) -> str:
+    """The API's own sentence (`detail[0].msg`, or a plain `detail`), for a refusal the API words for
+    a person: a production without approval (409), approving one's own preview (403)."""
+    if isinstance(detail, str):
+        return _clean(detail)
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return _clean(str(detail[0].get("msg", "")))
+    return ""

@@ -1,87 +1,86 @@
 """Amounts and dates as the operator's people read them; the only place that formats for the screen.
 
-French (the default): `1 234,56 €`, with no-break spaces (U+00A0) between digit groups and before
-the symbol, so an amount never wraps; English: `€1,234.56`. Amounts arrive as the APIs' strings and
-are parsed as Decimal, never float.
+The figures follow `ledgerline_shared.formatting`, the rule the PDF and the e-mail use, so a clerk
+reads on the screen what the client reads on paper: French (the default) `1 234,56 €` with no-break
+spaces, so an amount never wraps; English `EUR 1,234.56`; a unit price at most 4 decimals. What only
+the screen needs lives here: values arrive as the APIs' strings (parsed as Decimal, never float, and
+an unreadable one shows as nothing), times of day, call lengths as m:ss, amounts typed in forms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
-NBSP = "\u00a0"
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF"}
+from ledgerline_shared import formatting as shared
+from ledgerline_shared.formatting import _with_currency  # the currency's place; shared keeps it private
+
+NBSP = shared.NBSP
+# What a usage line's quantity counts, by its UN/ECE unit (a C62 count depends on the usage kind).
+_UNITS = {"fr": {"MIN": "min", "4L": "Mo", "E34": "Go"}, "en": {"MIN": "min", "4L": "MB", "E34": "GB"}}
+_COUNTS = {"fr": {"sms": "SMS", "voice": "appels"}, "en": {"sms": "SMS", "voice": "calls"}}
 
 
 def to_decimal(value: object) -> Decimal | None:
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation:
         return None
+    return amount if amount.is_finite() else None
 
 
-def _group(digits: str, sep: str) -> str:
-    head = len(digits) % 3 or 3
-    parts = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
-    return sep.join(parts)
-
-
-def format_number(value: object, places: int = 2, locale: str = "fr") -> str:
+def format_money(value: object, currency: str | None = "EUR", locale: str = "fr") -> str:
+    """`1 234,56 €` (fr) or `EUR 1,234.56` (en), to the cent half-up."""
     amount = to_decimal(value)
     if amount is None:
         return ""
-    quantum = Decimal(1).scaleb(-places)
-    rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
-    sign = "-" if rounded < 0 else ""
-    whole, _, frac = f"{abs(rounded):f}".partition(".")
-    group_sep, decimal_sep = (NBSP, ",") if locale == "fr" else (",", ".")
-    text = _group(whole, group_sep)
-    if places:
-        text += decimal_sep + frac
-    return sign + text
-
-
-def format_money(value: object, currency: str | None = "EUR", locale: str = "fr", places: int = 2) -> str:
-    """`1 234,56 €` (fr) or `€1,234.56` (en); an unknown currency is written by its ISO code."""
-    number = format_number(value, places, locale)
-    if not number:
-        return ""
-    symbol = SYMBOLS.get(currency or "EUR", currency or "")
-    if locale == "fr" or len(symbol) > 1:
-        return f"{number}{NBSP}{symbol}"
-    if number.startswith("-"):
-        return f"-{symbol}{number[1:]}"
-    return f"{symbol}{number}"
+    return shared.format_amount(amount, shared.language_of(locale), currency or "EUR")
 
 
 def format_unit_price(value: object, currency: str | None = "EUR", locale: str = "fr") -> str:
-    """A unit price keeps its precision (a call's rate: `0,0151 €`), at least cents, at most 6 places."""
+    """A unit price: its significant decimals, at least two, at most four (`0,0151 €`, `12,6033 €`)."""
     amount = to_decimal(value)
     if amount is None:
         return ""
-    exponent = amount.normalize().as_tuple().exponent
-    places = min(6, max(2, -exponent if isinstance(exponent, int) else 2))
-    return format_money(amount, currency, locale, places)
+    language = shared.language_of(locale)
+    return _with_currency(shared.format_price(amount, language), language, currency or "EUR")
 
 
 def format_quantity(value: object, locale: str = "fr") -> str:
     """A quantity as entered: no trailing zeros (3, 1,5, 0,25)."""
     amount = to_decimal(value)
-    if amount is None:
-        return ""
-    places = max(0, -amount.normalize().as_tuple().exponent)  # type: ignore[operator]
-    return format_number(amount, min(int(places), 6), locale)
+    return "" if amount is None else shared.format_quantity(amount, shared.language_of(locale))
 
 
 def format_rate(value: object, locale: str = "fr") -> str:
-    """A VAT rate: `20 %` (fr), `20%` (en)."""
-    text = format_quantity(value, locale)
-    if not text:
+    """A VAT rate: `20 %`."""
+    amount = to_decimal(value)
+    return "" if amount is None else shared.format_rate(amount, shared.language_of(locale))
+
+
+def format_proration(proration: object, currency: str | None = "EUR", locale: str = "fr") -> str:
+    """A prorated line's computation as the PDF prints it: `49,90 € × 15/30 jours`."""
+    if not isinstance(proration, Mapping):
         return ""
-    return f"{text}{NBSP}%" if locale == "fr" else f"{text}%"
+    price = to_decimal(proration.get("monthly_price"))
+    days, period_days = proration.get("days"), proration.get("period_days")
+    if price is None or not isinstance(days, int) or not isinstance(period_days, int):
+        return ""
+    return shared.format_proration(price, days, period_days, shared.language_of(locale), currency or "EUR")
+
+
+def line_unit(line: object, locale: str = "fr") -> str:
+    """The unit after a usage line's quantity (`135 min`, `42 SMS`, `850 Mo`); empty for other lines."""
+    if not isinstance(line, Mapping) or not line.get("usage_kind"):
+        return ""
+    language = shared.language_of(locale)
+    unit = str(line.get("unit") or "C62")
+    if unit == "C62":
+        return _COUNTS[language].get(str(line["usage_kind"]), "")
+    return _UNITS[language].get(unit, "")
 
 
 def _parse_date(value: object) -> dt.date | dt.datetime | None:
@@ -98,25 +97,26 @@ def _parse_date(value: object) -> dt.date | dt.datetime | None:
 
 
 def format_date(value: object, locale: str = "fr") -> str:
+    """`30/11/2026` (fr), `30 Nov 2026` (en); a value that is not a date is shown as it came."""
     when = _parse_date(value)
     if when is None:
         return str(value or "")
     day = when.date() if isinstance(when, dt.datetime) else when
-    return day.strftime("%d/%m/%Y") if locale == "fr" else day.isoformat()
+    return shared.format_date(day, shared.language_of(locale))
 
 
 def format_datetime(value: object, locale: str = "fr") -> str:
+    """A moment in UTC, to the minute: the screen's own (the documents print days only)."""
     when = _parse_date(value)
     if not isinstance(when, dt.datetime):
         return format_date(value, locale)
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC)
-    text = when.strftime("%d/%m/%Y %H:%M") if locale == "fr" else when.strftime("%Y-%m-%d %H:%M")
-    return f"{text} UTC"
+    return f"{format_date(when, locale)} {when:%H:%M} UTC"
 
 
 def format_duration(seconds: object) -> str:
-    """A call's length as m:ss (or h:mm:ss)."""
+    """A call's length as m:ss (or h:mm:ss): shorter than the PDF's h:mm:ss in a screen's column."""
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return ""
     total = int(seconds)

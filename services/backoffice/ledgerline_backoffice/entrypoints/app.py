@@ -31,6 +31,7 @@ from ledgerline_backoffice.entrypoints import (
     routes_corrections,
     routes_documents,
     routes_exports,
+    routes_review,
     routes_runs,
 )
 from ledgerline_backoffice.entrypoints.web import (
@@ -136,6 +137,7 @@ def create_app(
         routes_corrections,
         routes_clients,
         routes_runs,
+        routes_review,
         routes_exports,
     ):
         app.include_router(module.router)

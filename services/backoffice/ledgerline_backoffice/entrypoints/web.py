@@ -173,6 +173,8 @@ def render(
         date=lambda v: formatting.format_date(v, locale),
         datetime=lambda v: formatting.format_datetime(v, locale),
         duration=formatting.format_duration,
+        proration=lambda p, c="EUR": formatting.format_proration(p, c, locale),
+        line_unit=lambda line: formatting.line_unit(line, locale),
         **context,
     )
     # Also here: the 500 page is answered outside the middleware that adds them elsewhere.

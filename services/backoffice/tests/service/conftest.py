@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+
 from ledgerline_backoffice.adapters.users_file import UsersFile
 from ledgerline_backoffice.config import BackofficeSettings
 from ledgerline_backoffice.entrypoints.app import create_app
-
 from ledgerline_export.config import ExportSettings
 from ledgerline_export.entrypoints.app import create_app as create_export_app
 from ledgerline_invoicing.config import InvoicingSettings
@@ -61,6 +61,7 @@ class Backoffice:
     settings: BackofficeSettings
     invoicing: httpx.AsyncClient
     invoicing_settings: InvoicingSettings
+    invoicing_app: Any = None  # its billing runner, to wait for a run the screens started
 
     def api_headers(self, *roles: str, sub: str = "setup") -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(self.invoicing_settings, sub=sub, roles=roles)}"}
@@ -169,6 +170,6 @@ def started_backoffice(tmp_path: Path, **overrides: Any) -> Any:
                     transport=httpx.ASGITransport(app=invoicing_app), base_url="http://invoicing"
                 ) as api,
             ):
-                yield Backoffice(http, app, settings, api, invoicing_settings)
+                yield Backoffice(http, app, settings, api, invoicing_settings, invoicing_app)
 
     return run()

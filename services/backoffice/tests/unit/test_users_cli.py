@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from ledgerline_backoffice.adapters.users_file import UsersFile
 from ledgerline_backoffice.config import get_backoffice_settings
 from ledgerline_backoffice.entrypoints.cli import main
