@@ -3,7 +3,7 @@
 #
 #   deploy/bootstrap.sh        (idempotent; details in var/log/bootstrap.log, one summary line here)
 #
-# Steps: Debian packages (JDK, Maven, PostgreSQL, WeasyPrint's libraries), .venv with every package of
+# Steps: Debian packages (JDK, Maven, PostgreSQL, WeasyPrint's libraries, nginx, chromium), .venv with every package of
 # the repo installed editable plus deploy/requirements-dev.txt, the Kafka broker's jars
 # (deploy/kafka.sh fetch), the Compose Specification schema for tests/test_compose.py.
 set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
@@ -29,9 +29,11 @@ echo "=== bootstrap $(date -u +%FT%TZ) in $ROOT"
 
 # Java for the broker and Maven for its jars; PostgreSQL for the tests; WeasyPrint's native libraries
 # (Pango, HarfBuzz's subsetter for embedded fonts), a font and MIME data for rendering; poppler's
-# pdftoppm rasterises page 1 for the rendering tests' golden-image comparison.
+# pdftoppm rasterises page 1 for the rendering tests' golden-image comparison; nginx for the
+# gateway (run from its own folder by deploy/gateway.sh); chromium for the browser tests (Playwright
+# drives it by path: Playwright's own browser download is not used).
 DEBS=(openjdk-17-jre-headless maven libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-      fonts-dejavu-core shared-mime-info poppler-utils)
+      fonts-dejavu-core shared-mime-info poppler-utils nginx chromium openssl)
 
 step_debs() {
   STEP="debian packages"

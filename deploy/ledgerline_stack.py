@@ -1,8 +1,9 @@
-"""Start and stop the four services as separate processes: used by `make run` and the cross-service tests.
+"""Start and stop the services as separate processes: used by `make run` and the cross-service tests.
 
 Each service gets the same LEDGERLINE_* names (deploy/local-env.names) with the values of its stack:
-the dev stack (ports 8101-8104, SQLite under var/run) or a test stack (its own ports, PostgreSQL
-databases and data folder).
+the dev stack (ports 8101-8105, SQLite under var/run, the gateway on 8080) or a test stack (its own
+ports, PostgreSQL databases and data folder). The back office (`backoffice`) and the gateway (nginx, by
+deploy/gateway.sh) start only when asked: most tests need the four APIs alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("invoicing", "rendering", "notification", "export")
+BACKOFFICE = "backoffice"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 
@@ -31,8 +33,12 @@ class StackConfig:
     smtp_port: int = 2525
     sftp_port: int = 2222
     ports: dict[str, int] = field(
-        default_factory=lambda: dict(zip(SERVICES, (8101, 8102, 8103, 8104), strict=True))
+        default_factory=lambda: dict(
+            zip((*SERVICES, BACKOFFICE), (8101, 8102, 8103, 8104, 8105), strict=True)
+        )
     )
+    gateway_port: int = 8080
+    gateway_dir: Path | None = None  # default: <data_dir>/../gateway
     database_urls: dict[str, str] = field(default_factory=dict)  # empty: SQLite under data_dir
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -52,8 +58,23 @@ class StackConfig:
         )
         if service in self.database_urls:
             env[f"LEDGERLINE_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
+        if service == BACKOFFICE:  # a client of the four APIs
+            env.update({f"LEDGERLINE_BACKOFFICE_{api.upper()}_URL": self.url(api) for api in SERVICES})
         env.update(self.extra_env)
         return env
+
+    def gateway_env(self) -> dict[str, str]:
+        """What deploy/gateway.sh reads: its folder, its port and the port of each upstream."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
+        env.update({f"LEDGERLINE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()})
+        env["LEDGERLINE_GATEWAY_PORT"] = str(self.gateway_port)
+        env["LEDGERLINE_GATEWAY_DIR"] = str(self.gateway_dir or self.data_dir.parent / "gateway")
+        env.update({k: v for k, v in self.extra_env.items() if k.startswith("LEDGERLINE_GATEWAY_")})
+        return env
+
+    def gateway_url(self) -> str:
+        scheme = "https" if self.extra_env.get("LEDGERLINE_GATEWAY_TLS_CERT") else "http"
+        return f"{scheme}://127.0.0.1:{self.gateway_port}"
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -78,6 +99,23 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in the terminal is ours to forward, in order
             )
+
+    def gateway(self, action: str) -> None:
+        """deploy/gateway.sh start|stop|status for this stack's gateway (nginx, its own pid file)."""
+        subprocess.run(
+            ["bash", str(ROOT / "deploy" / "gateway.sh"), action], env=self.config.gateway_env(), check=True
+        )
+
+    def add_user(
+        self, username: str, password: str, roles: str, *, name: str = "", email: str = "", client: str = ""
+    ) -> None:
+        """A back-office sign-in (users file under the data dir); adding the same user twice is harmless."""
+        command = [PYTHON, "-m", "ledgerline_backoffice", "users", "add", "--username", username]
+        command += ["--password", password, "--roles", roles]
+        for option, value in (("--name", name), ("--email", email), ("--client", client)):
+            if value:
+                command += [option, value]
+        subprocess.run(command, env=self.config.env(BACKOFFICE), cwd=ROOT, check=True, capture_output=True)
 
     def ready(self, service: str) -> int:
         try:

@@ -1,7 +1,9 @@
-"""`make run`: Kafka, a mail catcher, the four services, the demo operator; Ctrl-C stops it all.
+"""`make run`: Kafka, a mail catcher, the five services, the gateway, the demo operator and its
+people; Ctrl-C stops it all.
 
-Everything lives under var/run (SQLite databases, documents, Kafka data, caught mail), so a second
-`make run` finds the demo already loaded and loads nothing twice.
+Everything lives under var/run (SQLite databases, documents, Kafka data, caught mail, the gateway's
+folder, the demo logins), so a second `make run` finds the demo already loaded, loads nothing twice
+and prints the same passwords.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledgerline_stack import PYTHON, ROOT, Stack, StackConfig, kafka_script
+from ledgerline_stack import BACKOFFICE, PYTHON, ROOT, SERVICES, Stack, StackConfig, kafka_script
 
 RUN = ROOT / "var" / "run"
 KAFKA_PORT, KAFKA_CONTROLLER_PORT = 9092, 9093
@@ -32,6 +34,59 @@ def jwt_secret() -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+# The demo's people: one per role, and a portal user for the first demo client (its id added at start).
+DEMO_PEOPLE = {
+    "admin": ("admin", "Ada Admin"),
+    "billing": ("billing", "Bill Billing"),
+    "accounting": ("accounting", "Alice Accounting"),
+    "readonly": ("readonly", "Rita Readonly"),
+    "portal": ("", "Paul Portal"),
+}
+
+
+def demo_passwords() -> dict[str, str]:
+    """One generated password per demo person, kept in var/run so the next `make run` prints the same."""
+    path = RUN / "demo-logins.json"
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {name: known.get(name) or secrets.token_urlsafe(9) for name in DEMO_PEOPLE}
+    if wanted != known:
+        path.write_text(json.dumps(wanted, indent=1))
+        path.chmod(0o600)
+    return wanted
+
+
+def first_demo_client(url: str, token: str) -> dict[str, object] | None:
+    request = urllib.request.Request(
+        url + "/api/v1/clients?q=DEMO-&limit=1", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        found: list[dict[str, object]] = json.loads(answer.read())
+    return found[0] if found else None
+
+
+def create_demo_people(stack: Stack, client: dict[str, object] | None) -> list[str]:
+    """The back office's demo sign-ins (the users file under the data dir); lines for the banner."""
+    passwords = demo_passwords()
+    lines = []
+    for username, (roles, name) in DEMO_PEOPLE.items():
+        client_id = ""
+        if username == "portal":
+            if client is None:
+                continue  # no demo client: no portal user
+            client_id = str(client["id"])
+        stack.add_user(
+            username,
+            passwords[username],
+            roles,
+            name=name,
+            email=f"{username}@demo.ledgerline.test",
+            client=client_id,
+        )
+        what = f"client portal of {client['name']}" if client_id and client else roles
+        lines.append(f"  {username:<11} {passwords[username]:<14} {what}")
+    return lines
 
 
 def mint(secret: str, sub: str, roles: str) -> str:
@@ -104,6 +159,10 @@ def main() -> int:
             return
         stopping = True
         print("\nstopping Ledgerline...", flush=True)
+        try:
+            stack.gateway("stop")
+        except subprocess.CalledProcessError:
+            pass  # never started
         stack.stop()
         catcher.terminate()
         catcher.wait(timeout=10)
@@ -113,8 +172,9 @@ def main() -> int:
     # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        stack.start()
+        stack.start((*SERVICES, BACKOFFICE))
         stack.wait_ready(timeout_s=180)
+        stack.gateway("start")
         ready_after = time.monotonic() - started
         admin = mint(secret, "admin", "admin")
         demo = subprocess.run(
@@ -134,23 +194,31 @@ def main() -> int:
         if demo.returncode != 0:
             print("warning: the demo operator did not load completely (see above)", file=sys.stderr)
         sftp = post_json(config.url("export") + "/api/v1/me/sftp/password", admin)
+        people = create_demo_people(stack, first_demo_client(config.url("invoicing"), admin))
+        logins = "\n".join(people)
+        gateway = config.gateway_url()
         print(
             f"""
-Ledgerline is running (all four services ready after {ready_after:.0f} s). Ctrl-C stops everything.
+Ledgerline is running (all five services ready after {ready_after:.0f} s). Ctrl-C stops everything.
+
+  open {gateway}/   sign in as (user, password, role):
+{logins}
+  API, one base URL for every service:  {gateway}/api/v1/...   operations: {gateway}/ops/invoicing/ (admin)
 
   invoicing     {config.url("invoicing")}/dashboard   API docs {config.url("invoicing")}/docs
   rendering     {config.url("rendering")}/dashboard
   notification  {config.url("notification")}/dashboard
   export        {config.url("export")}/dashboard
+  back office   {config.url(BACKOFFICE)} (behind the gateway)
   caught mail   http://127.0.0.1:{MAIL_HTTP_PORT}
   SFTP          sftp -P {SFTP_PORT} {sftp.get("username")}@127.0.0.1   password: {sftp.get("password")}
 
   admin token (24 h):
   export TOKEN={admin}
   e.g.  curl -H "Authorization: Bearer $TOKEN" \\
-          '{config.url("invoicing")}/api/v1/invoices?month={time.strftime("%Y-%m")}'
+          '{gateway}/api/v1/invoices?month={time.strftime("%Y-%m")}'
 
-  logs: {RUN / "logs"}
+  logs: {RUN / "logs"}, gateway: {config.gateway_env()["LEDGERLINE_GATEWAY_DIR"]}/logs
 """,
             flush=True,
         )

@@ -54,8 +54,11 @@ def tmp_data(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-# -- the whole stack: four service processes on the test broker and database ---------------------
+# -- the whole stack: service processes on the test broker and database ---------------------------
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import subprocess  # noqa: E402
+from typing import Any  # noqa: E402
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from e2e_support import (  # noqa: E402
@@ -68,48 +71,165 @@ from e2e_support import (  # noqa: E402
     create_database,
     drop_database,
 )
+from site_support import (  # noqa: E402
+    ROLES,
+    SITE_GATEWAY_PORT,
+    SITE_PORTS,
+    SITE_SFTP_PORT,
+    SITE_SMTP_PORT,
+    Site,
+    new_login,
+)
+
+
+@contextlib.asynccontextmanager
+async def _running_stack(
+    kafka: str,
+    postgres_server: str,
+    data_dir: Path,
+    label: str,
+    *,
+    with_backoffice: bool = False,
+    **config: Any,
+) -> AsyncIterator[tuple[Any, MailSink, dict[str, Any]]]:
+    """Service processes on fresh PostgreSQL databases and a real SMTP sink; all gone on exit.
+
+    Yields (Stack, sink, holder); holder["smtp"] is the SMTP controller, which a test may replace.
+    """
+    from ledgerline_stack import BACKOFFICE, SERVICES, Stack, StackConfig
+
+    run = uuid.uuid4().hex[:8]
+    names = {svc: f"{label}_{svc}_{run}" for svc in SERVICES}
+    urls = {svc: await create_database(postgres_server, name) for svc, name in names.items()}
+    sink = MailSink()
+    holder: dict[str, Any] = {"smtp": Controller(sink, hostname="127.0.0.1", port=config["smtp_port"])}
+    holder["smtp"].start()
+    stack_config = StackConfig(
+        kafka=kafka, data_dir=data_dir, jwt_secret=STACK_SECRET, database_urls=urls, **config
+    )
+    running = Stack(stack_config, ROOT / "var" / "test" / "logs" / f"{label}-{run}")
+    running.start((*SERVICES, BACKOFFICE) if with_backoffice else SERVICES)
+    try:
+        await asyncio.to_thread(running.wait_ready, 180)
+        yield running, sink, holder
+    finally:
+        running.stop()
+        try:
+            holder["smtp"].stop()
+        except Exception:
+            pass  # already stopped by a test
+        for name in names.values():
+            await drop_database(postgres_server, name)
 
 
 @pytest.fixture(scope="session")
 async def stack(
     kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningStack]:
-    from ledgerline_stack import Stack, StackConfig
-
-    run = uuid.uuid4().hex[:8]
-    names = {svc: f"stack_{svc}_{run}" for svc in STACK_PORTS}
-    urls = {svc: await create_database(postgres_server, name) for svc, name in names.items()}
     data_dir = tmp_path_factory.mktemp("stack-data")
-    sink = MailSink()
-    smtp = Controller(sink, hostname="127.0.0.1", port=STACK_SMTP_PORT)
-    smtp.start()
-    config = StackConfig(
-        kafka=kafka_bootstrap,
-        data_dir=data_dir,
-        jwt_secret=STACK_SECRET,
+    extra_env = {
+        "LEDGERLINE_RENDER_WORKERS": "2",
+        "LEDGERLINE_SMTP_RETRY_FOR_S": "300",
+        # Retries every few seconds at most, so mail flows soon after an outage ends.
+        "LEDGERLINE_SMTP_RETRY_MAX_DELAY_S": "5",
+    }
+    async with _running_stack(
+        kafka_bootstrap,
+        postgres_server,
+        data_dir,
+        "stack",
         smtp_port=STACK_SMTP_PORT,
         sftp_port=STACK_SFTP_PORT,
         ports=dict(STACK_PORTS),
-        database_urls=urls,
-        extra_env={
-            "LEDGERLINE_RENDER_WORKERS": "2",
-            "LEDGERLINE_SMTP_RETRY_FOR_S": "300",
-            # Retries every few seconds at most, so mail flows soon after an outage ends.
-            "LEDGERLINE_SMTP_RETRY_MAX_DELAY_S": "5",
-        },
-    )
-    running = Stack(config, ROOT / "var" / "test" / "logs" / run)
-    running.start()
-    handle: RunningStack | None = None
-    try:
-        await asyncio.to_thread(running.wait_ready, 180)
-        handle = RunningStack(running, config, sink, data_dir, smtp)
-        yield handle
-    finally:
-        running.stop()
+        extra_env=extra_env,
+    ) as (running, sink, holder):
+        handle = RunningStack(running, running.config, sink, data_dir, holder["smtp"])
         try:
-            (handle.smtp if handle is not None else smtp).stop()
-        except Exception:
-            pass  # already stopped by a test
-        for name in names.values():
-            await drop_database(postgres_server, name)
+            yield handle
+        finally:
+            holder["smtp"] = handle.smtp  # a test may have restarted it
+
+
+# -- the whole product behind the gateway: for the gateway and browser tests ----------------------
+
+
+@pytest.fixture(scope="session")
+async def site(
+    kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Site]:
+    """Five services and the gateway on their own ports and databases, the demo operator loaded, users."""
+    from ledgerline_stack import PYTHON
+
+    data_dir = tmp_path_factory.mktemp("site-data")
+    async with _running_stack(
+        kafka_bootstrap,
+        postgres_server,
+        data_dir,
+        "site",
+        with_backoffice=True,
+        smtp_port=SITE_SMTP_PORT,
+        sftp_port=SITE_SFTP_PORT,
+        ports=dict(SITE_PORTS),
+        gateway_port=SITE_GATEWAY_PORT,
+        gateway_dir=ROOT / "var" / "test" / f"gateway-{uuid.uuid4().hex[:8]}",
+        extra_env={"LEDGERLINE_RENDER_WORKERS": "1", "LEDGERLINE_SMTP_RETRY_MAX_DELAY_S": "5"},
+    ) as (running, sink, _holder):
+        await asyncio.to_thread(running.gateway, "start")
+        try:
+            handle = Site(running, sink, data_dir)
+            await _load_demo(handle, PYTHON)
+            yield handle
+        finally:
+            running.gateway("stop")
+
+
+async def _load_demo(site: Site, python: str) -> None:
+    """The demo operator of `make run`, then one sign-in per role (the portal user for its first client)."""
+    admin = site.token("admin")["Authorization"].removeprefix("Bearer ")
+    demo = await asyncio.to_thread(
+        subprocess.run,
+        [
+            python,
+            "-m",
+            "ledgerline_invoicing.entrypoints.demo",
+            "--url",
+            site.api_url("invoicing"),
+            "--token",
+            admin,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    with site.api() as api:
+        clients = api.get("/clients", params={"q": "DEMO-", "limit": 500}).json()
+    site.portal_client, site.other_client = clients[0], clients[1]
+    logins = {name: new_login(name, roles) for name, roles in ROLES.items()}
+    portal_id = str(site.portal_client["id"])
+    logins["portal"] = new_login("portal", f"client:{portal_id}", client_id=portal_id)
+    for login in logins.values():
+        await asyncio.to_thread(
+            site.stack.add_user,
+            login.username,
+            login.password,
+            login.roles,
+            name=login.username.title(),
+            email=login.email,
+            client=login.client_id,
+        )
+    site.logins = logins
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (never Playwright's own browser download)."""
+    from browser_support import CHROMIUM
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
