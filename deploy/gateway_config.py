@@ -83,6 +83,7 @@ def _api_routes(prefix: Path) -> str:
         pattern = "|".join(re.escape(s) for s in segments)
         blocks.append(
             f"        location ~ ^/api/v1/({pattern})(/|$) {{\n"
+            f"            error_page 413 @too_large;\n"
             f"            error_page 502 503 504 = @api_unavailable;\n"
             f"            include {prefix}/proxy-headers.conf;\n"
             f"            proxy_pass http://{service};\n"
@@ -101,6 +102,7 @@ def _ops_routes(prefix: Path) -> str:
             auth_request /_auth/ops;
             auth_request_set $ops_token $upstream_http_x_ledgerline_token;
             error_page 401 = @ops_sign_in;
+            error_page 413 @too_large;
             error_page 502 503 504 = @api_unavailable;
             include {prefix}/proxy-headers.conf;
             proxy_set_header Authorization "Bearer $ops_token";

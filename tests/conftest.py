@@ -57,6 +57,7 @@ def tmp_data(tmp_path: Path) -> Iterator[Path]:
 # -- the whole stack: service processes on the test broker and database ---------------------------
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -74,6 +75,8 @@ from e2e_support import (  # noqa: E402
 from site_support import (  # noqa: E402
     ROLES,
     SITE_GATEWAY_PORT,
+    SITE_KAFKA_CONTROLLER_PORT,
+    SITE_KAFKA_PORT,
     SITE_PORTS,
     SITE_SFTP_PORT,
     SITE_SMTP_PORT,
@@ -158,11 +161,26 @@ async def site(
     kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Site]:
     """Five services and the gateway on their own ports and databases, the demo operator loaded, users."""
-    from ledgerline_stack import PYTHON
+    from ledgerline_stack import PYTHON, kafka_script
 
     data_dir = tmp_path_factory.mktemp("site-data")
+    broker = {"port": SITE_KAFKA_PORT, "controller_port": SITE_KAFKA_CONTROLLER_PORT}
+    broker_dir = ROOT / "var" / "test" / "kafka-site"
+    await asyncio.to_thread(kafka_script, "stop", **broker, data_dir=broker_dir)
+    shutil.rmtree(broker_dir, ignore_errors=True)  # a fresh broker, as deploy/test.sh does
+    await asyncio.to_thread(kafka_script, "start", **broker, data_dir=broker_dir)
+    try:
+        await asyncio.to_thread(kafka_script, "wait", "90", **broker, data_dir=broker_dir)
+        await asyncio.to_thread(kafka_script, "create-topics", **broker, data_dir=broker_dir)
+        async for handle in _site_on(f"127.0.0.1:{SITE_KAFKA_PORT}", postgres_server, data_dir, PYTHON):
+            yield handle
+    finally:
+        await asyncio.to_thread(kafka_script, "stop", **broker, data_dir=broker_dir)
+
+
+async def _site_on(kafka: str, postgres_server: str, data_dir: Path, python: str) -> AsyncIterator[Site]:
     async with _running_stack(
-        kafka_bootstrap,
+        kafka,
         postgres_server,
         data_dir,
         "site",
@@ -177,7 +195,7 @@ async def site(
         await asyncio.to_thread(running.gateway, "start")
         try:
             handle = Site(running, sink, data_dir)
-            await _load_demo(handle, PYTHON)
+            await _load_demo(handle, python)
             yield handle
         finally:
             running.gateway("stop")

@@ -29,6 +29,10 @@ SITE_PORTS = {
     }.items()
 }
 SITE_GATEWAY_PORT = 18180 + PORT_OFFSET
+# The site's own broker: services of two stacks on one broker would share consumer groups and topics,
+# each taking the other's events.
+SITE_KAFKA_PORT = 19094 + PORT_OFFSET
+SITE_KAFKA_CONTROLLER_PORT = 19095 + PORT_OFFSET
 SITE_TLS_GATEWAY_PORT = 18181 + PORT_OFFSET
 SITE_SMTP_PORT = 12526 + PORT_OFFSET
 SITE_SFTP_PORT = 12223 + PORT_OFFSET

@@ -98,5 +98,9 @@ def test_a_service_that_does_not_answer_gets_a_sentence_not_nginx_page(tmp_path:
         api = httpx.get(f"http://127.0.0.1:{port}/api/v1/invoices", timeout=10)
         assert api.status_code == 503 and "try again" in api.json()["detail"]
         assert api.headers["x-content-type-options"] == "nosniff"
+        # Every API location keeps the gateway's JSON 413 (a location's error_page replaces inherited ones).
+        for path in ("/api/v1/clients", "/api/v1/usage", "/ops/invoicing/api/v1/dead-letters/1/replay"):
+            big = httpx.post(f"http://127.0.0.1:{port}{path}", content=b"x" * (17 * 1024 * 1024), timeout=30)
+            assert big.status_code == 413 and "too large" in big.json()["detail"], (path, big.text[:200])
     finally:
         subprocess.run(["bash", *script, "stop"], env=env, check=True, capture_output=True)
