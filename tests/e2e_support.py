@@ -22,6 +22,18 @@ from ledgerline_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Each service's app module, settings module and settings class, for tests that build the apps in process.
+SERVICE_APPS = {
+    "invoicing": ("ledgerline_invoicing.entrypoints.app", "ledgerline_invoicing.config", "InvoicingSettings"),
+    "rendering": ("ledgerline_rendering.entrypoints.app", "ledgerline_rendering.config", "RenderingSettings"),
+    "notification": (
+        "ledgerline_notification.entrypoints.app",
+        "ledgerline_notification.config",
+        "NotificationSettings",
+    ),
+    "export": ("ledgerline_export.entrypoints.app", "ledgerline_export.config", "ExportSettings"),
+}
+
 
 async def create_database(server: str, name: str) -> str:
     import asyncpg

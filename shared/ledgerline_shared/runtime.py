@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -122,6 +124,7 @@ class ServiceRuntime:
         self.kafka_connected = False
         self.started_at = dt.datetime.now(dt.UTC)
         self._tasks: list[asyncio.Task[None]] = []
+        self._metrics_server: Any = None  # the internal /metrics listener when metrics_port is set
         self.lag_probe = LagProbe(settings.kafka_bootstrap_servers)
         self._lag_cache: tuple[float, list[PartitionLag], str | None] = (0.0, [], None)
         for topic in publishes:  # declared for the AsyncAPI document only
@@ -197,7 +200,14 @@ class ServiceRuntime:
         log.info("kafka connected", subscriptions=self.consumer.subscriptions)
 
     async def start(self) -> None:
+        problem = auth.startup_problem(self.settings)
+        if problem is not None:  # serve() says it in one line before getting here; this guards the rest
+            raise RuntimeError(problem)
         configure_logging(self.name, self.settings.log_level)
+        if self.settings.metrics_port is not None:
+            self._metrics_server = start_metrics_server(
+                self.settings.metrics_host, self.settings.metrics_port
+            )
         if self.hooks.migrate is not None:
             await asyncio.to_thread(self.hooks.migrate, self.database_url)
         for hook in self.hooks.on_start:
@@ -207,6 +217,10 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(job(), name=getattr(job, "__name__", "job")))
 
     async def stop(self) -> None:
+        if self._metrics_server is not None:
+            await asyncio.to_thread(self._metrics_server.shutdown)
+            self._metrics_server.server_close()
+            self._metrics_server = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -302,8 +316,15 @@ class ServiceRuntime:
             code = 503 if failing else 200
             return JSONResponse({"status": "ready" if code == 200 else "not ready", "checks": results}, code)
 
-        @app.get("/metrics", tags=["operations"])
-        async def prometheus_metrics() -> Response:
+        @app.get("/metrics", tags=["operations"], include_in_schema=False)
+        async def prometheus_metrics(request: Request) -> Response:
+            # Open, but never to the outside: on the service port only to a direct loopback client
+            # (not through a proxy such as the gateway), and not at all when metrics have their own
+            # internal port (docs/security.md).
+            if self.settings.metrics_port is not None:
+                raise HTTPException(404, detail=f"metrics are served on port {self.settings.metrics_port}")
+            if not metrics_client_allowed(request):
+                raise HTTPException(403, detail="metrics are served to the loopback only")
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         @app.get("/asyncapi.json", tags=["operations"])
@@ -313,14 +334,15 @@ class ServiceRuntime:
             spec = AsyncAPI(self.broker, title=f"Ledgerline {self.name}", version="0.1.0")
             return JSONResponse(json.loads(spec.to_specification().to_json()))
 
+        # Operations pages show recipients' addresses and can replay events: admin or ops only.
+        operations = Depends(auth.require(auth.OPERATIONS))
+
         @app.get("/dashboard", response_class=HTMLResponse, tags=["operations"])
-        async def dashboard() -> HTMLResponse:
+        async def dashboard(_p: auth.Principal = operations) -> HTMLResponse:
             return HTMLResponse(await self.render_dashboard())
 
         @app.post("/api/v1/dead-letters/{dead_letter_id}/replay", status_code=202, tags=["operations"])
-        async def replay(
-            dead_letter_id: int, _p: auth.Principal = Depends(auth.require(frozenset({auth.ADMIN})))
-        ) -> dict[str, Any]:
+        async def replay(dead_letter_id: int, _p: auth.Principal = operations) -> dict[str, Any]:
             return await self.replay_dead_letter(dead_letter_id)
 
         for router in routers:
@@ -385,8 +407,37 @@ class ServiceRuntime:
         return {"replayed": dead_letter_id, "topic": row["topic"]}
 
 
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def metrics_client_allowed(request: Request) -> bool:
+    """A direct loopback client: a request relayed by a proxy on this host carries its headers."""
+    if request.client is None or any(h in request.headers for h in _PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+def start_metrics_server(host: str, port: int) -> Any:
+    """/metrics alone on an internal port (prometheus_client's own threaded server)."""
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=host)
+    log.info("metrics listening", host=host, port=server.server_port)
+    return server
+
+
 def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
     import uvicorn
+
+    runtime = getattr(app.state, "runtime", None)
+    if runtime is not None:
+        problem = auth.startup_problem(runtime.settings)
+        if problem is not None:
+            print(f"ledgerline-{runtime.name}: refusing to start: {problem}", file=sys.stderr)
+            raise SystemExit(2)
 
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

@@ -127,7 +127,7 @@ async def test_the_service_runs_without_kafka_and_says_so(
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
         ready = await service.http.get("/health/ready")
-        dashboard = await service.http.get("/dashboard")
+        dashboard = await service.http.get("/dashboard", headers=service.token("ops"))
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] is None and ready.json()["checks"]["kafka"]
     assert dashboard.status_code == 200 and "Deliveries" in dashboard.text
