@@ -21,9 +21,11 @@ from sqlalchemy import MetaData
 
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from ledgerline_shared.messaging.kafka_security import kafka_client_options
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import define_messaging_tables
+from ledgerline_shared.settings import get_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -42,7 +44,8 @@ async def main() -> None:
     bootstrap = os.environ.get("LEDGERLINE_BENCH_KAFKA", "127.0.0.1:9092")
     count = int(os.environ.get("LEDGERLINE_BENCH_EVENTS", "20000"))
     topic = f"bench.outbox.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    security = kafka_client_options(get_settings())  # bench/run.sh: the admin principal
+    admin = AIOKafkaAdminClient(**security, bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(topic, 6, 1)])
     await admin.close()
@@ -59,7 +62,7 @@ async def main() -> None:
                 await add_to_outbox(
                     session, tables.outbox, source="/bench", topic=topic, key=str(i % 64), data=payload(i)
                 )
-        producer = make_producer(bootstrap, "bench-relay")
+        producer = make_producer(bootstrap, "bench-relay", **security)
         await producer.start()
 
         # Raw baseline: the same payloads and headers straight to the producer.

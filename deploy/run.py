@@ -93,6 +93,7 @@ def main() -> int:
         jwt_secret=secret,
         smtp_port=SMTP_PORT,
         sftp_port=SFTP_PORT,
+        kafka_credentials=kafka_dir / "credentials",  # written by deploy/kafka.sh start
     )
     stack = Stack(config, RUN / "logs")
     stopping = False

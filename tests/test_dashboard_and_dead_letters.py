@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
-from e2e_support import RunningStack, eventually, read_topic
+from e2e_support import RunningStack, eventually, kafka_auth, read_topic
 
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.topics import INVOICE_ISSUED
@@ -29,7 +29,7 @@ async def test_a_malformed_event_is_dead_lettered_shown_and_replayable(
     stack: RunningStack, kafka_bootstrap: str
 ) -> None:
     envelope = Envelope.new(source="/tests/poison", type=INVOICE_ISSUED)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_auth(), bootstrap_servers=kafka_bootstrap)
     await producer.start()
     try:
         await producer.send_and_wait(

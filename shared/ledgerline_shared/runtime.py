@@ -32,6 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_shared import auth
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare, TopicStats
+from ledgerline_shared.messaging.kafka_security import (
+    faststream_security,
+    kafka_client_options,
+    kafka_security_problem,
+)
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
@@ -92,8 +97,10 @@ class ServiceRuntime:
         self.engine = make_engine(self.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.read_sessions = make_read_sessionmaker(self.engine)
+        self.kafka_options = kafka_client_options(settings)  # this service's own Kafka principal
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            security=faststream_security(settings),
             client_id=f"ledgerline-{name}",
             request_timeout_ms=10000,
             logger=None,
@@ -125,7 +132,7 @@ class ServiceRuntime:
         self.started_at = dt.datetime.now(dt.UTC)
         self._tasks: list[asyncio.Task[None]] = []
         self._metrics_server: Any = None  # the internal /metrics listener when metrics_port is set
-        self.lag_probe = LagProbe(settings.kafka_bootstrap_servers)
+        self.lag_probe = LagProbe(settings.kafka_bootstrap_servers, **self.kafka_options)
         self._lag_cache: tuple[float, list[PartitionLag], str | None] = (0.0, [], None)
         for topic in publishes:  # declared for the AsyncAPI document only
             spec = CATALOG[topic]
@@ -171,7 +178,9 @@ class ServiceRuntime:
         """Start the relay's producer, then the subscribers; retry until Kafka answers."""
         while True:
             # An aiokafka producer whose start failed cannot be started again: a new one each try.
-            producer = make_producer(self.settings.kafka_bootstrap_servers, f"ledgerline-{self.name}-relay")
+            producer = make_producer(
+                self.settings.kafka_bootstrap_servers, f"ledgerline-{self.name}-relay", **self.kafka_options
+            )
             try:
                 await producer.start()
                 self.producer = producer
@@ -200,7 +209,7 @@ class ServiceRuntime:
         log.info("kafka connected", subscriptions=self.consumer.subscriptions)
 
     async def start(self) -> None:
-        problem = auth.startup_problem(self.settings)
+        problem = startup_problem(self.settings)
         if problem is not None:  # serve() says it in one line before getting here; this guards the rest
             raise RuntimeError(problem)
         configure_logging(self.name, self.settings.log_level)
@@ -384,30 +393,61 @@ class ServiceRuntime:
         )
 
     async def replay_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
-        """Send a dead letter back to its topic as it was (same ce_id: it was never applied).
+        """Hand a dead letter again to the consumer that failed it (same ce_id: it was never applied).
 
-        Read, send, then mark: no database lock is held while Kafka answers.
+        In process, not through Kafka: a service's principal may read its input topics but not write
+        them (docs/security.md), and only the consumer that failed sees the message again. A new
+        failure dead-letters it again, as from Kafka. Runs in the background: the answer is 202.
         """
         dl = self.tables.dead_letters
         async with self.read_sessions() as session:
             row = (await session.execute(select(dl).where(dl.c.id == dead_letter_id))).mappings().first()
         if row is None:
             raise HTTPException(404, detail=f"no dead letter {dead_letter_id}")
-        headers = [(k, v.encode()) for k, v in json.loads(row["headers"]).items()]
-        await self.kafka_producer().send_and_wait(
-            row["topic"],
-            value=row["payload"].encode(),
+        subscription = self.handlers.get(row["topic"])
+        if subscription is None:
+            raise HTTPException(409, detail=f"this service no longer consumes {row['topic']}")
+        record = _StoredRecord(
+            topic=row["topic"],
             key=row["key"].encode() if row["key"] is not None else None,
-            headers=headers,
+            value=row["payload"].encode(),
+            headers=[(k, v.encode()) for k, v in json.loads(row["headers"]).items()],
+            partition=row["partition"],
+            offset=row["offset"],
         )
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC))
             )
+        model = CATALOG[row["topic"]].payload
+        task = asyncio.create_task(
+            self.consumer.handle_record(
+                record, model, subscription.handler, subscription.consumer_name, subscription.prepare
+            ),
+            name=f"replay-{dead_letter_id}",
+        )
+        self._tasks.append(task)
         return {"replayed": dead_letter_id, "topic": row["topic"]}
 
 
+@dataclass(frozen=True)
+class _StoredRecord:
+    """A dead letter as the consumer reads a Kafka record."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    partition: int | None
+    offset: int | None
+
+
 _PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """Why a service must not start (no usable token key, Kafka credentials missing), in one line."""
+    return auth.startup_problem(settings) or kafka_security_problem(settings)
 
 
 def metrics_client_allowed(request: Request) -> bool:
@@ -434,7 +474,7 @@ def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
 
     runtime = getattr(app.state, "runtime", None)
     if runtime is not None:
-        problem = auth.startup_problem(runtime.settings)
+        problem = startup_problem(runtime.settings)
         if problem is not None:
             print(f"ledgerline-{runtime.name}: refusing to start: {problem}", file=sys.stderr)
             raise SystemExit(2)

@@ -14,6 +14,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGERLINE_", extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Each service its own Kafka principal (deploy/kafka.sh creates them): SASL_PLAINTEXT + SCRAM-SHA-512
+    # on the local broker; SASL_SSL where the network is not trusted.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: str | None = None
     topic_partitions: int = 6
     data_dir: Path = ROOT / "var"
 

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -24,8 +25,10 @@ log = structlog.get_logger(__name__)
 AfterPublish = Callable[[list[int]], Awaitable[None]]
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(bootstrap_servers: str, client_id: str, **security: Any) -> AIOKafkaProducer:
+    """`security`: kafka_security.kafka_client_options(settings), the service's own principal."""
     return AIOKafkaProducer(
+        **security,
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         enable_idempotence=True,
