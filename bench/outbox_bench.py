@@ -20,9 +20,11 @@ from sqlalchemy import MetaData
 
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from ledgerline_shared.messaging.kafka_security import kafka_client_options
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import define_messaging_tables
+from ledgerline_shared.settings import get_settings
 
 
 class Sample(BaseModel):
@@ -39,7 +41,8 @@ async def main() -> None:
     bootstrap = os.environ.get("LEDGERLINE_BENCH_KAFKA", "127.0.0.1:9092")
     count = int(os.environ.get("LEDGERLINE_BENCH_EVENTS", "20000"))
     topic = f"bench.outbox.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    security = kafka_client_options(get_settings())  # bench/run.sh: the admin principal
+    admin = AIOKafkaAdminClient(**security, bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(topic, 6, 1)])
     await admin.close()
@@ -51,7 +54,7 @@ async def main() -> None:
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         sessions = make_sessionmaker(engine)
-        producer = make_producer(bootstrap, "bench-relay")
+        producer = make_producer(bootstrap, "bench-relay", **security)
         await producer.start()
         relay = OutboxRelay(
             sessions,

@@ -21,6 +21,10 @@ bash deploy/kafka.sh start
 bash deploy/kafka.sh wait 90
 bash deploy/kafka.sh create-topics
 export LEDGERLINE_BENCH_KAFKA="127.0.0.1:$KAFKA_PORT"
+# The benchmarks' own Kafka clients authenticate as the broker's admin principal (deploy/kafka.sh).
+export LEDGERLINE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT LEDGERLINE_KAFKA_USERNAME=admin
+LEDGERLINE_KAFKA_PASSWORD="$(cat "$KAFKA_DATA_DIR/credentials/admin")"
+export LEDGERLINE_KAFKA_PASSWORD
 export LEDGERLINE_BENCH_PG="postgresql://postgres@127.0.0.1:$PG_PORT"
 export LEDGERLINE_TEST_PG="$LEDGERLINE_BENCH_PG"
 

@@ -5,16 +5,25 @@
 #   deploy/kafka.sh fetch          jars into var/kafka-lib (cached, keyed by the pom's sha256)
 #   deploy/kafka.sh start          format storage once, start the broker in the background
 #   deploy/kafka.sh wait [SECS]    until it answers a metadata request (default 90 s)
-#   deploy/kafka.sh create-topics  the topic catalog and its dead-letter topics
+#   deploy/kafka.sh create-topics  the topic catalog and its dead-letter topics, then the ACLs
+#   deploy/kafka.sh set-password NAME   a new SCRAM password for a principal (rotation), broker running
 #   deploy/kafka.sh stop           SIGTERM, 30 s grace, then SIGKILL
 #   deploy/kafka.sh status         exit 0 when running, 3 when not
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (<repo>/var/run/kafka).
+#
+# Security (docs/security.md): clients authenticate with SASL/SCRAM-SHA-512 on 127.0.0.1:$KAFKA_PORT, each
+# service as its own principal (deploy/kafka_acls.py); passwords are generated on first start into
+# $KAFKA_DATA_DIR/credentials/<principal> (0600) and written into the storage at format time
+# (`StorageTool format --add-scram`); the StandardAuthorizer enforces the ACLs made by create-topics.
+# The controller listener stays PLAINTEXT, bound to 127.0.0.1: only this node's broker talks to it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=deploy/debian-packages.sh
 source "$ROOT/deploy/debian-packages.sh"
+# shellcheck source=deploy/kafka-node.properties.sh
+source "$ROOT/deploy/kafka-node.properties.sh"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -28,6 +37,8 @@ PROPS="$KAFKA_DATA_DIR/server.properties"
 LOG4J="$KAFKA_DATA_DIR/log4j2.properties"
 CLUSTER_ID_FILE="$KAFKA_DATA_DIR/cluster.id"
 LOG_DIRS="$KAFKA_DATA_DIR/data"
+CREDENTIALS="$KAFKA_DATA_DIR/credentials"
+SCRAM_MARK="$CREDENTIALS/.in-storage"  # the principals written into the storage at format time
 
 die() { echo "kafka: $*" >&2; exit 1; }
 
@@ -88,32 +99,46 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+PRINCIPALS=""
+load_principals() {  # once per run: the names come from the topic catalog (deploy/kafka_acls.py)
+  [[ -n "$PRINCIPALS" ]] || PRINCIPALS="$("$PYTHON" "$ROOT/deploy/kafka_acls.py" principals)"
+}
+
+random_password() {
+  od -An -N24 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# One random password per principal, made once and kept (0600) with the broker's data.
+ensure_credentials() {
+  mkdir -p "$CREDENTIALS"
+  chmod 700 "$CREDENTIALS"
+  local name
+  load_principals
+  for name in $PRINCIPALS; do
+    if [[ ! -s "$CREDENTIALS/$name" ]]; then
+      (umask 077; random_password >"$CREDENTIALS/$name")
+    fi
+  done
+}
+
+password_of() {
+  cat "$CREDENTIALS/$1"
+}
+
+# The admin principal's settings for deploy/kafka_admin.py (topic creation, ACLs, readiness).
+as_admin() {
+  LEDGERLINE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT LEDGERLINE_KAFKA_SASL_MECHANISM=SCRAM-SHA-512 \
+    LEDGERLINE_KAFKA_USERNAME=admin LEDGERLINE_KAFKA_PASSWORD="$(password_of admin)" "$@"
+}
+
 write_config() {
-  cat >"$PROPS" <<EOF
-# Written by deploy/kafka.sh start: one node that is both broker and KRaft controller.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-log.dirs=$LOG_DIRS
-# Topics are created explicitly at start-up (deploy/kafka_admin.py), never by a stray producer.
-num.partitions=6
-auto.create.topics.enable=false
-default.replication.factor=1
-# A single node: internal topics cannot have more replicas than brokers.
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
-# Consumers of a fresh group start at once instead of waiting 3 s for more members.
-group.initial.rebalance.delay.ms=0
-EOF
+  (umask 077; : >"$PROPS")  # it holds the broker's own password
+  {
+    echo "# Written by deploy/kafka.sh start: one node that is both broker and KRaft controller."
+    kafka_node_properties "SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT" \
+      "SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT" "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT" \
+      "$KAFKA_CONTROLLER_PORT" "$(password_of broker)" "$LOG_DIRS"
+  } >"$PROPS"
   cat >"$LOG4J" <<EOF
 # Written by deploy/kafka.sh start: the broker logs to a file in its data dir, never to the terminal.
 status = warn
@@ -142,12 +167,45 @@ java_cmd() {
 }
 
 format_storage() {
-  [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
+  if [[ -f "$LOG_DIRS/meta.properties" ]]; then
+    [[ -f "$SCRAM_MARK" ]] && return 0
+    # Formatted by an older kafka.sh, without SCRAM users: a local broker's data is disposable (every
+    # service keeps its state in its database and its outbox), so format again once.
+    echo "kafka: storage in $LOG_DIRS has no SCRAM users; formatting it again" >&2
+    rm -rf "$LOG_DIRS"
+  fi
   if [[ ! -s "$CLUSTER_ID_FILE" ]]; then
     java_cmd kafka.tools.StorageTool random-uuid | tail -n1 >"$CLUSTER_ID_FILE"
   fi
-  java_cmd kafka.tools.StorageTool format -t "$(cat "$CLUSTER_ID_FILE")" -c "$PROPS" \
+  local scram=() name
+  load_principals
+  for name in $PRINCIPALS; do
+    scram+=(--add-scram "SCRAM-SHA-512=[name=$name,password=$(password_of "$name")]")
+  done
+  java_cmd kafka.tools.StorageTool format -t "$(cat "$CLUSTER_ID_FILE")" -c "$PROPS" "${scram[@]}" \
     >>"$KAFKA_DATA_DIR/format.log" 2>&1 || die "storage format failed, see $KAFKA_DATA_DIR/format.log"
+  echo "$PRINCIPALS" >"$SCRAM_MARK"
+}
+
+# Rotation, or a principal added after the format: a new password, set through the admin principal.
+set_password() {
+  local name="$1" new config="$CREDENTIALS/.admin.properties"
+  [[ -n "$name" ]] || die "usage: kafka.sh set-password NAME"
+  [[ "$name" != admin && "$name" != broker ]] || die "$name is rotated by formatting a new local broker"
+  running_pid >/dev/null || die "the broker is not running"
+  new="$(random_password)"
+  (umask 077; printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=SCRAM-SHA-512" \
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(password_of admin)\";" \
+    >"$config")
+  if ! java_cmd kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+    --command-config "$config" --alter --entity-type users --entity-name "$name" \
+    --add-config "SCRAM-SHA-512=[password=$new]" >>"$KAFKA_DATA_DIR/format.log" 2>&1; then
+    rm -f "$config"
+    die "could not set the password of $name, see $KAFKA_DATA_DIR/format.log"
+  fi
+  rm -f "$config"
+  (umask 077; printf '%s' "$new" >"$CREDENTIALS/$name")
+  echo "kafka: new password for $name in $CREDENTIALS/$name (restart what uses it)"
 }
 
 start() {
@@ -161,6 +219,7 @@ start() {
   fetch
   ensure_java
   mkdir -p "$KAFKA_DATA_DIR"
+  ensure_credentials
   write_config
   format_storage
   # setsid: the broker outlives this shell and its terminal; its own stdout only gets JVM crashes.
@@ -183,7 +242,7 @@ wait_ready() {
   done
   local left=$((timeout - (SECONDS - start_s)))
   ((left > 0)) || left=1
-  "$PYTHON" "$ROOT/deploy/kafka_admin.py" wait --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "$left"
+  as_admin "$PYTHON" "$ROOT/deploy/kafka_admin.py" wait --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "$left"
 }
 
 stop() {
@@ -220,8 +279,11 @@ case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
   wait) wait_ready "${2:-90}" ;;
-  create-topics) "$PYTHON" "$ROOT/deploy/kafka_admin.py" create-topics --bootstrap "127.0.0.1:$KAFKA_PORT" ;;
+  create-topics)
+    as_admin "$PYTHON" "$ROOT/deploy/kafka_admin.py" create-topics --acls --bootstrap "127.0.0.1:$KAFKA_PORT"
+    ;;
+  set-password) set_password "${2:-}" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 fetch|start|wait [SECS]|create-topics|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|wait [SECS]|create-topics|set-password NAME|stop|status" >&2; exit 2 ;;
 esac

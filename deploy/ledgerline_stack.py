@@ -41,6 +41,7 @@ class StackConfig:
     gateway_dir: Path | None = None  # default: <data_dir>/../gateway
     database_urls: dict[str, str] = field(default_factory=dict)  # empty: SQLite under data_dir
     extra_env: dict[str, str] = field(default_factory=dict)
+    kafka_credentials: Path | None = None  # deploy/kafka.sh's credentials folder: each service its principal
 
     def env(self, service: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
@@ -56,6 +57,7 @@ class StackConfig:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(kafka_credentials_env(self.kafka_credentials, service))
         if service in self.database_urls:
             env[f"LEDGERLINE_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
         if service == BACKOFFICE:  # a client of the four APIs
@@ -156,6 +158,18 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+def kafka_credentials_env(credentials: Path | None, principal: str) -> dict[str, str]:
+    """LEDGERLINE_KAFKA_* settings of a principal whose password deploy/kafka.sh keeps in `credentials`."""
+    if credentials is None:
+        return {}
+    return {
+        "LEDGERLINE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "LEDGERLINE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "LEDGERLINE_KAFKA_USERNAME": principal,
+        "LEDGERLINE_KAFKA_PASSWORD": (credentials / principal).read_text().strip(),
+    }
 
 
 def kafka_script(*args: str, port: int, controller_port: int, data_dir: Path) -> None:

@@ -149,6 +149,7 @@ def main() -> int:
         smtp_port=SMTP_PORT,
         sftp_port=SFTP_PORT,
         extra_env={"LEDGERLINE_RUN_APPROVAL_REQUIRED": "true"},  # four eyes before production (issue 15)
+        kafka_credentials=kafka_dir / "credentials",  # written by deploy/kafka.sh start
     )
     stack = Stack(config, RUN / "logs")
     stopping = False

@@ -30,6 +30,8 @@ bash deploy/kafka.sh create-topics
 
 export LEDGERLINE_TEST_PG="postgresql://postgres@127.0.0.1:$PG_PORT"
 export LEDGERLINE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+# The broker's SCRAM passwords (deploy/kafka.sh): each service its principal, the tests' own clients `admin`.
+export LEDGERLINE_TEST_KAFKA_CREDENTIALS="$KAFKA_DATA_DIR/credentials"
 
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

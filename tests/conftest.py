@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import ROOT
+from e2e_support import ROOT, kafka_auth, kafka_credentials
 
 
 def _need(variable: str) -> str:
@@ -40,7 +40,7 @@ async def test_topic(kafka_bootstrap: str) -> AsyncIterator[str]:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     name = f"test.{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_auth(), bootstrap_servers=kafka_bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 1, 1), NewTopic(name + ".dlq", 1, 1)], timeout_ms=20000)
@@ -52,6 +52,11 @@ async def test_topic(kafka_bootstrap: str) -> AsyncIterator[str]:
 @pytest.fixture
 def tmp_data(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The fuzzer (issue 11 item 11) writes at random through every API of the shared stack: last.
+    items.sort(key=lambda item: "test_item11_fuzzing" in item.nodeid)
 
 
 # -- the whole stack: service processes on the test broker and database ---------------------------
@@ -145,6 +150,7 @@ async def stack(
         sftp_port=STACK_SFTP_PORT,
         ports=dict(STACK_PORTS),
         extra_env=extra_env,
+        kafka_credentials=kafka_credentials(),
     ) as (running, sink, holder):
         handle = RunningStack(running, running.config, sink, data_dir, holder["smtp"])
         try:
@@ -172,13 +178,17 @@ async def site(
     try:
         await asyncio.to_thread(kafka_script, "wait", "90", **broker, data_dir=broker_dir)
         await asyncio.to_thread(kafka_script, "create-topics", **broker, data_dir=broker_dir)
-        async for handle in _site_on(f"127.0.0.1:{SITE_KAFKA_PORT}", postgres_server, data_dir, PYTHON):
+        site_kafka = f"127.0.0.1:{SITE_KAFKA_PORT}"
+        credentials = broker_dir / "credentials"
+        async for handle in _site_on(site_kafka, credentials, postgres_server, data_dir, PYTHON):
             yield handle
     finally:
         await asyncio.to_thread(kafka_script, "stop", **broker, data_dir=broker_dir)
 
 
-async def _site_on(kafka: str, postgres_server: str, data_dir: Path, python: str) -> AsyncIterator[Site]:
+async def _site_on(
+    kafka: str, credentials: Path, postgres_server: str, data_dir: Path, python: str
+) -> AsyncIterator[Site]:
     async with _running_stack(
         kafka,
         postgres_server,
@@ -191,6 +201,7 @@ async def _site_on(kafka: str, postgres_server: str, data_dir: Path, python: str
         gateway_port=SITE_GATEWAY_PORT,
         gateway_dir=ROOT / "var" / "test" / f"gateway-{uuid.uuid4().hex[:8]}",
         extra_env={"LEDGERLINE_RENDER_WORKERS": "1", "LEDGERLINE_SMTP_RETRY_MAX_DELAY_S": "5"},
+        kafka_credentials=credentials if credentials.exists() else None,
     ) as (running, sink, _holder):
         await asyncio.to_thread(running.gateway, "start")
         try:

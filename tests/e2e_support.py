@@ -16,11 +16,25 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from ledgerline_stack import kafka_credentials_env
 
 from ledgerline_shared.auth import mint_token
+from ledgerline_shared.messaging.kafka_security import kafka_client_options
 from ledgerline_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Each service's app module, settings module and settings class, for tests that build the apps in process.
+SERVICE_APPS = {
+    "invoicing": ("ledgerline_invoicing.entrypoints.app", "ledgerline_invoicing.config", "InvoicingSettings"),
+    "rendering": ("ledgerline_rendering.entrypoints.app", "ledgerline_rendering.config", "RenderingSettings"),
+    "notification": (
+        "ledgerline_notification.entrypoints.app",
+        "ledgerline_notification.config",
+        "NotificationSettings",
+    ),
+    "export": ("ledgerline_export.entrypoints.app", "ledgerline_export.config", "ExportSettings"),
+}
 
 
 async def create_database(server: str, name: str) -> str:
@@ -48,6 +62,24 @@ async def drop_database(server: str, name: str) -> None:
 
 
 STACK_SECRET = "stack-test-secret-0123456789abcdef0123456789"
+
+
+def kafka_credentials() -> Path | None:
+    """deploy/kafka.sh's credentials folder of the test broker (deploy/test.sh names it)."""
+    folder = os.environ.get("LEDGERLINE_TEST_KAFKA_CREDENTIALS")
+    return Path(folder) if folder else None
+
+
+def kafka_principal(principal: str = "admin") -> Settings:
+    """Settings that log in to the test broker as `principal` (the tests' own clients: admin)."""
+    env = kafka_credentials_env(kafka_credentials(), principal)
+    values = {k.removeprefix("LEDGERLINE_").lower(): v for k, v in env.items()}
+    return Settings(jwt_secret=STACK_SECRET, **values)
+
+
+def kafka_auth(principal: str = "admin") -> dict[str, Any]:
+    """aiokafka keyword arguments for `principal` on the test broker."""
+    return kafka_client_options(kafka_principal(principal))
 # deploy/test.sh shifts every test port by LEDGERLINE_TEST_PORT_OFFSET so checkouts can test side by side.
 PORT_OFFSET = int(os.environ.get("LEDGERLINE_TEST_PORT_OFFSET", "0"))
 STACK_PORTS = {
@@ -119,14 +151,14 @@ async def read_topic(
     """Every message of `topic` with that key, read from the start up to the end; waits for one."""
 
     async def read_all() -> list[dict]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(**kafka_auth(), bootstrap_servers=bootstrap)
         await admin.start()
         try:
             described = await admin.describe_topics([topic])
         finally:
             await admin.close()
         partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_auth(), bootstrap_servers=bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
             consumer.assign(partitions)

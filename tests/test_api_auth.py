@@ -14,20 +14,12 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from e2e_support import SERVICE_APPS
 
 from ledgerline_shared.auth import mint_token
 
 SECRET = "auth-test-secret-0123456789abcdef01234567"
-SERVICES = {
-    "invoicing": ("ledgerline_invoicing.entrypoints.app", "ledgerline_invoicing.config", "InvoicingSettings"),
-    "rendering": ("ledgerline_rendering.entrypoints.app", "ledgerline_rendering.config", "RenderingSettings"),
-    "notification": (
-        "ledgerline_notification.entrypoints.app",
-        "ledgerline_notification.config",
-        "NotificationSettings",
-    ),
-    "export": ("ledgerline_export.entrypoints.app", "ledgerline_export.config", "ExportSettings"),
-}
+SERVICES = SERVICE_APPS
 
 
 @pytest.fixture(params=sorted(SERVICES))

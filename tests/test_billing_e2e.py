@@ -8,7 +8,7 @@ import json
 import uuid
 
 from aiokafka import AIOKafkaProducer
-from e2e_support import RunningStack, eventually, read_topic
+from e2e_support import RunningStack, eventually, kafka_auth, read_topic
 
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.topics import BILLING_RUN_REQUESTED, INVOICE_ISSUED, USAGE_RECORDED
@@ -147,7 +147,7 @@ async def test_preview_then_production_then_nothing_twice(stack: RunningStack, k
         assert (await inv.post("/api/v1/usage", json=calls[:1], headers=h)).json()["duplicates"] == 1
 
     # Two SMS through the topic, as a mediation platform sends them (one of them twice).
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_auth(), bootstrap_servers=kafka_bootstrap)
     await producer.start()
     sms = {
         "records": [
@@ -191,7 +191,7 @@ async def test_preview_then_production_then_nothing_twice(stack: RunningStack, k
         assert preview["number"] is None and preview["status"] == "preview"
 
         # A scheduler asks for the same preview on billing.run.requested: it replaces this one.
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        producer = AIOKafkaProducer(**kafka_auth(), bootstrap_servers=kafka_bootstrap)
         await producer.start()
         try:
             request = {"period": PERIOD, "mode": "preview", "client_ids": [cid]}

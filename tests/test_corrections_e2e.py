@@ -9,7 +9,7 @@ import json
 import uuid
 
 from aiokafka import AIOKafkaProducer
-from e2e_support import RunningStack, eventually, issue_invoice, read_topic
+from e2e_support import RunningStack, eventually, issue_invoice, kafka_auth, read_topic
 from pypdf import PdfReader
 
 from ledgerline_shared.cloudevents import Envelope
@@ -18,7 +18,7 @@ from ledgerline_shared.topics import CREDITNOTE_REQUESTED, DOCUMENT_RENDERED
 
 async def publish(bootstrap: str, key: str, body: dict) -> Envelope:
     envelope = Envelope.new(source="/tests/crm", type=CREDITNOTE_REQUESTED, subject=key)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**kafka_auth("crm"), bootstrap_servers=bootstrap)  # the CRM's principal
     await producer.start()
     try:
         await producer.send_and_wait(

@@ -12,6 +12,9 @@ from e2e_support import PORT_OFFSET, ROOT, eventually
 from ledgerline_stack import SERVICES, Stack, StackConfig, kafka_script
 
 PORT, CONTROLLER_PORT = 29092 + PORT_OFFSET, 29093 + PORT_OFFSET
+# Two broker starts (SCRAM users at format, ACLs at create-topics) and a whole stack: on a loaded CI
+# machine this needs more than the suite's default 300 s.
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
@@ -33,6 +36,7 @@ async def test_readiness_follows_kafka_without_restart(own_kafka: Path, tmp_path
         smtp_port=28525 + PORT_OFFSET,
         sftp_port=28222 + PORT_OFFSET,
         ports=dict(zip(SERVICES, (p + PORT_OFFSET for p in (28101, 28102, 28103, 28104)), strict=True)),
+        kafka_credentials=own_kafka / "credentials",
     )
     stack = Stack(config, ROOT / "var" / "test" / "logs" / f"outage-{uuid.uuid4().hex[:6]}")
     stack.start()

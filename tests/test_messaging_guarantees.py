@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from e2e_support import kafka_auth, kafka_principal
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from ledgerline_shared.messaging.consumer import EventConsumer, Inbound, PermanentError
+from ledgerline_shared.messaging.kafka_security import faststream_security
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables, define_messaging_tables
@@ -64,7 +66,7 @@ async def _effects(svc: TinyService) -> list[str]:
 
 @pytest.fixture
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = make_producer(kafka_bootstrap, "test-producer")
+    p = make_producer(kafka_bootstrap, "test-producer", **kafka_auth())
     await p.start()
     yield p
     await p.stop()
@@ -82,7 +84,7 @@ async def _eventually(check, timeout: float = 30.0) -> None:  # type: ignore[no-
 
 async def _count_messages(bootstrap: str, topic: str) -> list[tuple[dict[str, str], bytes]]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        **kafka_auth(), bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -103,7 +105,7 @@ async def _count_messages(bootstrap: str, topic: str) -> list[tuple[dict[str, st
 async def _consume(
     svc: TinyService, bootstrap: str, topic: str, producer: AIOKafkaProducer, handler, retries: int = 2
 ):  # type: ignore[no-untyped-def]
-    broker = KafkaBroker(bootstrap, logger=None)
+    broker = KafkaBroker(bootstrap, logger=None, security=faststream_security(kafka_principal()))
     consumer = EventConsumer(
         service="tiny",
         sessions=svc.sessions,
@@ -293,7 +295,7 @@ async def test_consumer_commits_only_after_its_transaction(tmp_path, kafka_boots
         headers=Envelope.new(source="/test", type=test_topic).headers(),
     )
     broker, _consumer = await _consume(svc, kafka_bootstrap, test_topic, producer, slow)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_auth(), bootstrap_servers=kafka_bootstrap)
     await admin.start()
     try:
         await asyncio.wait_for(inside.wait(), 30)

@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token":
         roles = [r.strip() for r in args.roles.split(",") if r.strip()]
-        print(
-            mint_token(
+        try:
+            minted = mint_token(
                 get_settings(),
                 sub=args.sub,
                 roles=roles,
@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
                 email=args.email,
                 ttl=dt.timedelta(hours=args.hours),
             )
-        )
+        except ValueError as exc:
+            print(f"ledgerline token: {exc}", file=sys.stderr)
+            return 2
+        print(minted)
     return 0
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +33,11 @@ from ledgerline_shared import auth
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from ledgerline_shared.http_limits import BodySizeLimit
 from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare, TopicStats
+from ledgerline_shared.messaging.kafka_security import (
+    faststream_security,
+    kafka_client_options,
+    kafka_security_problem,
+)
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
@@ -91,8 +98,10 @@ class ServiceRuntime:
         self.engine = make_engine(self.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.read_sessions = make_read_sessionmaker(self.engine)
+        self.kafka_options = kafka_client_options(settings)  # this service's own Kafka principal
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            security=faststream_security(settings),
             client_id=f"ledgerline-{name}",
             request_timeout_ms=10000,
             logger=None,
@@ -128,7 +137,8 @@ class ServiceRuntime:
         self.kafka_connected = False
         self.started_at = dt.datetime.now(dt.UTC)
         self._tasks: list[asyncio.Task[None]] = []
-        self.lag_probe = LagProbe(settings.kafka_bootstrap_servers)
+        self._metrics_server: Any = None  # the internal /metrics listener when metrics_port is set
+        self.lag_probe = LagProbe(settings.kafka_bootstrap_servers, **self.kafka_options)
         self._lag_cache: tuple[float, list[PartitionLag], str | None] = (0.0, [], None)
         for topic in publishes:  # declared for the AsyncAPI document only
             spec = CATALOG[topic]
@@ -174,7 +184,9 @@ class ServiceRuntime:
         """Start the relay's producer, then the subscribers; retry until Kafka answers."""
         while True:
             # An aiokafka producer whose start failed cannot be started again: a new one each try.
-            producer = make_producer(self.settings.kafka_bootstrap_servers, f"ledgerline-{self.name}-relay")
+            producer = make_producer(
+                self.settings.kafka_bootstrap_servers, f"ledgerline-{self.name}-relay", **self.kafka_options
+            )
             try:
                 await producer.start()
                 self.producer = producer
@@ -203,7 +215,14 @@ class ServiceRuntime:
         log.info("kafka connected", subscriptions=self.consumer.subscriptions)
 
     async def start(self) -> None:
+        problem = startup_problem(self.settings)
+        if problem is not None:  # serve() says it in one line before getting here; this guards the rest
+            raise RuntimeError(problem)
         configure_logging(self.name, self.settings.log_level)
+        if self.settings.metrics_port is not None:
+            self._metrics_server = start_metrics_server(
+                self.settings.metrics_host, self.settings.metrics_port
+            )
         if self.hooks.migrate is not None:
             await asyncio.to_thread(self.hooks.migrate, self.database_url)
         for hook in self.hooks.on_start:
@@ -213,6 +232,10 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(job(), name=getattr(job, "__name__", "job")))
 
     async def stop(self) -> None:
+        if self._metrics_server is not None:
+            await asyncio.to_thread(self._metrics_server.shutdown)
+            self._metrics_server.server_close()
+            self._metrics_server = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -311,8 +334,15 @@ class ServiceRuntime:
             code = 503 if failing else 200
             return JSONResponse({"status": "ready" if code == 200 else "not ready", "checks": results}, code)
 
-        @app.get("/metrics", tags=["operations"])
-        async def prometheus_metrics() -> Response:
+        @app.get("/metrics", tags=["operations"], include_in_schema=False)
+        async def prometheus_metrics(request: Request) -> Response:
+            # Open, but never to the outside: on the service port only to a direct loopback client
+            # (not through a proxy such as the gateway), and not at all when metrics have their own
+            # internal port (docs/security.md).
+            if self.settings.metrics_port is not None:
+                raise HTTPException(404, detail=f"metrics are served on port {self.settings.metrics_port}")
+            if not metrics_client_allowed(request):
+                raise HTTPException(403, detail="metrics are served to the loopback only")
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         @app.get("/asyncapi.json", tags=["operations"])
@@ -322,14 +352,15 @@ class ServiceRuntime:
             spec = AsyncAPI(self.broker, title=f"Ledgerline {self.name}", version="0.1.0")
             return JSONResponse(json.loads(spec.to_specification().to_json()))
 
+        # Operations pages show recipients' addresses and can replay events: admin or ops only.
+        operations = Depends(auth.require(auth.OPERATIONS))
+
         @app.get("/dashboard", response_class=HTMLResponse, tags=["operations"])
-        async def dashboard() -> HTMLResponse:
+        async def dashboard(_p: auth.Principal = operations) -> HTMLResponse:
             return HTMLResponse(await self.render_dashboard())
 
         @app.post("/api/v1/dead-letters/{dead_letter_id}/replay", status_code=202, tags=["operations"])
-        async def replay(
-            dead_letter_id: int, _p: auth.Principal = Depends(auth.require(frozenset({auth.ADMIN})))
-        ) -> dict[str, Any]:
+        async def replay(dead_letter_id: int, _p: auth.Principal = operations) -> dict[str, Any]:
             return await self.replay_dead_letter(dead_letter_id)
 
         for router in routers:
@@ -380,31 +411,91 @@ class ServiceRuntime:
         )
 
     async def replay_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
-        """Send a dead letter back to its topic as it was (same ce_id: it was never applied).
+        """Hand a dead letter again to the consumer that failed it (same ce_id: it was never applied).
 
-        Read, send, then mark: no database lock is held while Kafka answers.
+        In process, not through Kafka: a service's principal may read its input topics but not write
+        them (docs/security.md), and only the consumer that failed sees the message again. A new
+        failure dead-letters it again, as from Kafka. Runs in the background: the answer is 202.
         """
         dl = self.tables.dead_letters
         async with self.read_sessions() as session:
             row = (await session.execute(select(dl).where(dl.c.id == dead_letter_id))).mappings().first()
         if row is None:
             raise HTTPException(404, detail=f"no dead letter {dead_letter_id}")
-        headers = [(k, v.encode()) for k, v in json.loads(row["headers"]).items()]
-        await self.kafka_producer().send_and_wait(
-            row["topic"],
-            value=row["payload"].encode(),
+        subscription = self.handlers.get(row["topic"])
+        if subscription is None:
+            raise HTTPException(409, detail=f"this service no longer consumes {row['topic']}")
+        record = _StoredRecord(
+            topic=row["topic"],
             key=row["key"].encode() if row["key"] is not None else None,
-            headers=headers,
+            value=row["payload"].encode(),
+            headers=[(k, v.encode()) for k, v in json.loads(row["headers"]).items()],
+            partition=row["partition"],
+            offset=row["offset"],
         )
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC))
             )
+        model = CATALOG[row["topic"]].payload
+        task = asyncio.create_task(
+            self.consumer.handle_record(
+                record, model, subscription.handler, subscription.consumer_name, subscription.prepare
+            ),
+            name=f"replay-{dead_letter_id}",
+        )
+        self._tasks.append(task)
         return {"replayed": dead_letter_id, "topic": row["topic"]}
+
+
+@dataclass(frozen=True)
+class _StoredRecord:
+    """A dead letter as the consumer reads a Kafka record."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    partition: int | None
+    offset: int | None
+
+
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """Why a service must not start (no usable token key, Kafka credentials missing), in one line."""
+    return auth.startup_problem(settings) or kafka_security_problem(settings)
+
+
+def metrics_client_allowed(request: Request) -> bool:
+    """A direct loopback client: a request relayed by a proxy on this host carries its headers."""
+    if request.client is None or any(h in request.headers for h in _PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+def start_metrics_server(host: str, port: int) -> Any:
+    """/metrics alone on an internal port (prometheus_client's own threaded server)."""
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=host)
+    log.info("metrics listening", host=host, port=server.server_port)
+    return server
 
 
 def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
     import uvicorn
+
+    runtime = getattr(app.state, "runtime", None)
+    if runtime is not None:
+        problem = startup_problem(runtime.settings)
+        if problem is not None:
+            print(f"ledgerline-{runtime.name}: refusing to start: {problem}", file=sys.stderr)
+            raise SystemExit(2)
 
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

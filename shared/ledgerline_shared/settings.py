@@ -15,13 +15,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGERLINE_", extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Each service its own Kafka principal (deploy/kafka.sh creates them): SASL_PLAINTEXT + SCRAM-SHA-512
+    # on the local broker; SASL_SSL where the network is not trusted.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: str | None = None
     topic_partitions: int = 6
     data_dir: Path = ROOT / "var"
 
-    jwt_secret: str = Field(default="change-me-local-only", min_length=8)
-    jwt_algorithm: str = "HS256"  # RS256 in production, with jwt_public_key
-    jwt_public_key: str | None = None
+    # No default secret: a service refuses to start without one of 32+ bytes (auth.startup_problem),
+    # unless dev_mode is set explicitly; then DEV_JWT_SECRET, public, stands in.
+    jwt_secret: str | None = None
+    jwt_algorithm: str = "HS256"  # or RS256 / ES256 with jwt_public_key(_file) or jwt_jwks_file
+    jwt_public_key: str | None = None  # PEM text
+    jwt_public_key_file: Path | None = None  # PEM file
+    jwt_jwks_file: Path | None = None  # a JWKS document (the identity provider's keys, chosen by `kid`)
     jwt_issuer: str = "ledgerline"
+    jwt_audience: str | None = None  # when set, tokens must carry it in `aud`
+    dev_mode: bool = False  # local development only: allows a missing or short secret
 
     invoicing_database_url: str | None = None
     rendering_database_url: str | None = None
@@ -34,6 +46,9 @@ class Settings(BaseSettings):
     rendering_port: int = 8102
     notification_port: int = 8103
     export_port: int = 8104
+    # /metrics: on the service port to loopback clients only, or alone on this internal port when set
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     sftp_port: int = 2222
     sftp_host: str = "127.0.0.1"
 

@@ -11,12 +11,20 @@ from pydantic import Field
 
 from ledgerline_export.domain.datev import DatevOptions
 from ledgerline_export.domain.journal_entry import DEFAULT_VAT_ACCOUNTS, AccountPlan
+from ledgerline_export.domain.sftp_login_policy import LoginPolicy
 from ledgerline_shared.document_store import store_root
 from ledgerline_shared.settings import Settings
 
 
 class ExportSettings(Settings):
     sftp_enabled: bool = True
+    # SFTP logins (docs/security.md): password lifetime, lockout after failures, and a pause after each
+    sftp_password_max_age_days: float = 90
+    sftp_max_failures_per_user: int = 5
+    sftp_max_failures_per_address: int = 20
+    sftp_failure_window_s: float = 900
+    sftp_lockout_s: float = 900
+    sftp_failure_delay_s: float = 1.0
     sftp_host_key_path: Path | None = None  # default: <data_dir>/sftp/ssh_host_ed25519_key
     export_workers: int = 2  # export jobs running at once (the machine has 2 cores)
     max_range_days: int = 366
@@ -49,6 +57,15 @@ class ExportSettings(Settings):
 
     def document_root(self) -> Path:
         return store_root(self.data_dir)
+
+    def sftp_login_policy(self) -> LoginPolicy:
+        return LoginPolicy(
+            password_max_age=dt.timedelta(days=self.sftp_password_max_age_days),
+            max_failures_per_user=self.sftp_max_failures_per_user,
+            max_failures_per_address=self.sftp_max_failures_per_address,
+            failure_window=dt.timedelta(seconds=self.sftp_failure_window_s),
+            lockout=dt.timedelta(seconds=self.sftp_lockout_s),
+        )
 
     def host_key_path(self) -> Path:
         return self.sftp_host_key_path or self.data_dir / "sftp" / "ssh_host_ed25519_key"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
@@ -22,13 +23,19 @@ class CallKind(StrEnum):
     DATA = "data"
 
 
+MAX_CALL_SECONDS = 31 * 24 * 3600  # no call record spans more than a month
+MAX_CALL_UNITS = Decimal(10**9)
+
+
 class CallRecord(Event):
     cdr_id: str = Field(min_length=1, max_length=128)
     account: str = Field(min_length=1, max_length=64, description="the client's code")
     started_at: dt.datetime  # ISO 8601 with offset
     kind: CallKind
-    duration_s: int | None = Field(default=None, ge=0)
-    units: Dec | None = None  # SMS count or data megabytes
+    # Bounded (found by fuzzing, issue 11 item 11): a record beyond them is refused, never a 500 from the
+    # database's integer or numeric columns.
+    duration_s: int | None = Field(default=None, ge=0, le=MAX_CALL_SECONDS)
+    units: Dec | None = Field(default=None, ge=-MAX_CALL_UNITS, le=MAX_CALL_UNITS)  # SMS count or data MB
     caller: str = Field(default="", max_length=64)
     callee: str = Field(default="", max_length=64)
 

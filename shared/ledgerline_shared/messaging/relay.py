@@ -48,8 +48,10 @@ _UNPUBLISHABLE: tuple[type[BaseException], ...] = (
 MAX_BACKOFF_S = 5.0  # the broker back, events flow again within seconds
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(bootstrap_servers: str, client_id: str, **security: Any) -> AIOKafkaProducer:
+    """`security`: kafka_security.kafka_client_options(settings), the service's own principal."""
     return AIOKafkaProducer(
+        **security,
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         enable_idempotence=True,

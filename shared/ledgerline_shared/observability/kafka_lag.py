@@ -7,6 +7,7 @@ aiokafka clients on every dashboard view leaks their internal task cancellations
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -26,16 +27,22 @@ class PartitionLag:
 
 
 class LagProbe:
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, **security: Any) -> None:
         self._bootstrap = bootstrap
+        self._security = security  # the service's own Kafka principal
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(
+            **self._security, bootstrap_servers=self._bootstrap, request_timeout_ms=5000
+        )
         await admin.start()
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, request_timeout_ms=5000
+            **self._security,
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            request_timeout_ms=5000,
         )
         await consumer.start()
         self._admin, self._consumer = admin, consumer

@@ -39,8 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_backoffice_settings()
     if args.command in (None, "serve"):
         from ledgerline_backoffice.entrypoints.app import create_app
+        from ledgerline_shared.auth import startup_problem
         from ledgerline_shared.runtime import serve
 
+        problem = startup_problem(settings)  # the same rule as the four services: no default secret
+        if problem is not None:
+            print(f"ledgerline-backoffice: refusing to start: {problem}", file=sys.stderr)
+            return 2
         serve(create_app(settings), settings.backoffice_port, settings.http_host)
         return 0
     users = UsersFile(settings.users_path())

@@ -52,9 +52,10 @@ class Sessions:
         self.settings = settings
         self.ttl = dt.timedelta(hours=session_hours)
         self.store = store or SessionStore()
-        self._csrf_key = hashlib.sha256(
-            b"ledgerline-backoffice-csrf:" + settings.jwt_secret.encode()
-        ).digest()
+        # Behind an identity provider (RS256/ES256) there is no shared secret: a key of this process
+        # then, which is enough because the sessions it binds live in this process's memory too.
+        secret = settings.jwt_secret.encode() if settings.jwt_secret else secrets.token_bytes(32)
+        self._csrf_key = hashlib.sha256(b"ledgerline-backoffice-csrf:" + secret).digest()
 
     # -- CSRF -------------------------------------------------------------------------------------
     def csrf_token(self, binding: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledgerline_shared.messaging.tables import define_messaging_tables
@@ -90,3 +90,23 @@ class SftpUserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id, never the password
     authorized_keys: Mapped[list[str]] = mapped_column(JSON, default=list)  # OpenSSH public key lines
     password_issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Revoked: password and keys wiped; a new password (a valid token again) lifts it.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class SftpLoginAttemptRow(Base):
+    """Every SFTP login attempt (the audit log); failures also feed the lockout."""
+
+    __tablename__ = "sftp_login_attempts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))  # password | publickey
+    outcome: Mapped[str] = mapped_column(String(16))  # success | failed | refused
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (
+        Index("ix_sftp_login_attempts_user", "username", "at"),
+        Index("ix_sftp_login_attempts_address", "address", "at"),
+    )

@@ -12,6 +12,8 @@ Every mutating request is refused with "permission denied". Attributes carry no 
 
 Authentication: password (argon2id hash from `credentials_lookup`) or public key (the record's OpenSSH
 lines). No shell, exec, scp, pty, agent/X11/TCP/Unix forwarding: the session serves the SFTP subsystem only.
+With a `gate`, every attempt is first checked against the lockout (per user and per address) and then
+recorded in the audit log; a wrong password is answered after `failure_delay_s`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import asyncssh
 import structlog
@@ -40,6 +43,17 @@ from ledgerline_export.domain.sftp_credentials import (
 log = structlog.get_logger(__name__)
 
 CredentialsLookup = Callable[[str], Awaitable[CredentialRecord | None]]
+
+
+class LoginGate(Protocol):
+    """Lockout and audit of login attempts (service/sftp_logins.py)."""
+
+    async def refusal(self, username: str, address: str) -> str | None: ...
+
+    async def record(
+        self, username: str, address: str, method: str, outcome: str, reason: str = ""
+    ) -> None: ...
+
 
 PRODUCTION = "production"
 _PRODUCTION_B = PRODUCTION.encode()
@@ -272,16 +286,26 @@ class _Authenticator(asyncssh.SSHServer):
         password_gate: asyncio.Semaphore,
         decoy_hash: str,
         live: set[asyncssh.SSHServerConnection],
+        login_gate: LoginGate | None = None,
+        failure_delay_s: float = 0.0,
     ) -> None:
         self._lookup = lookup
         self._gate = password_gate
         self._decoy_hash = decoy_hash
         self._live = live
+        self._login_gate = login_gate
+        self._failure_delay_s = failure_delay_s
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._address = "unknown"
+        self._user_and_method: tuple[str, str] | None = None  # what auth_completed records
+        self._audits: set[asyncio.Task[None]] = set()
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         self._live.add(conn)
+        peer = conn.get_extra_info("peername")
+        if peer:
+            self._address = str(peer[0])
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
@@ -289,6 +313,34 @@ class _Authenticator(asyncssh.SSHServer):
 
     def begin_auth(self, username: str) -> bool:
         return True  # every user must authenticate
+
+    def auth_completed(self) -> None:
+        if self._login_gate is not None and self._user_and_method is not None:
+            username, method = self._user_and_method
+            task = asyncio.get_running_loop().create_task(self._audit(username, method, "success"))
+            self._audits.add(task)
+            task.add_done_callback(self._audits.discard)
+
+    async def _audit(self, username: str, method: str, outcome: str, reason: str = "") -> None:
+        if self._login_gate is None:
+            return
+        try:
+            await self._login_gate.record(username, self._address, method, outcome, reason)
+        except Exception:  # the audit row failing must not open or close anything by itself
+            log.exception("sftp login audit failed", username=username, outcome=outcome)
+
+    async def _locked(self, username: str, method: str) -> bool:
+        if self._login_gate is None:
+            return False
+        try:
+            refusal = await self._login_gate.refusal(username, self._address)
+        except Exception:  # fail closed
+            log.exception("sftp lockout check failed", username=username)
+            return True
+        if refusal is not None:
+            await self._audit(username, method, "refused", refusal)
+            return True
+        return False
 
     def password_auth_supported(self) -> bool:
         return True
@@ -308,6 +360,8 @@ class _Authenticator(asyncssh.SSHServer):
         return record if record is not None and record.username == username else None
 
     async def validate_password(self, username: str, password: str) -> bool:
+        if await self._locked(username, "password"):
+            return False
         record = await self._record(username)
         known_hash = record.password_hash if record is not None else None
         # Unknown users are checked against a decoy hash so timing does not tell which names exist.
@@ -315,12 +369,21 @@ class _Authenticator(asyncssh.SSHServer):
             ok = await asyncio.to_thread(verify_sftp_password, known_hash or self._decoy_hash, password)
         if not (ok and known_hash):
             log.info("sftp password refused", username=username)
+            await self._audit(username, "password", "failed", "wrong password, unknown or revoked user")
+            await asyncio.sleep(self._failure_delay_s)
             return False
+        if record is not None and record.password_expired:
+            await self._audit(username, "password", "refused", "password expired")
+            return False
+        self._user_and_method = (username, "password")
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if await self._locked(username, "publickey"):
+            return False
         record = await self._record(username)
         if record is None:
+            await self._audit(username, "publickey", "refused", "unknown or revoked user")
             return False
         for line in record.authorized_keys:
             try:
@@ -329,7 +392,9 @@ class _Authenticator(asyncssh.SSHServer):
                 log.warning("sftp authorized key unreadable, skipped", username=username)
                 continue
             if allowed.public_data == key.public_data:
+                self._user_and_method = (username, "publickey")
                 return True
+        await self._audit(username, "publickey", "refused", "key not authorised")
         return False
 
 
@@ -362,6 +427,9 @@ async def start_sftp_server(
     store_root: Path,
     host_key_path: Path,
     credentials_lookup: CredentialsLookup,
+    *,
+    gate: LoginGate | None = None,
+    failure_delay_s: float = 0.0,
 ) -> asyncssh.SSHAcceptor:
     """Listen on host:port (port 0: any free port, see `acceptor.get_port()`); stop with stop_sftp_server."""
     production_root = (store_root / PRODUCTION).resolve()
@@ -374,7 +442,9 @@ async def start_sftp_server(
     acceptor = await asyncssh.listen(
         host,
         port,
-        server_factory=partial(_Authenticator, credentials_lookup, password_gate, decoy_hash, live),
+        server_factory=partial(
+            _Authenticator, credentials_lookup, password_gate, decoy_hash, live, gate, failure_delay_s
+        ),
         server_host_keys=[host_key],
         sftp_factory=partial(ProductionTreeSFTPServer, production_root=production_root),
         sftp_version=3,

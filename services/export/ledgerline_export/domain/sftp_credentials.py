@@ -44,6 +44,7 @@ class CredentialRecord:
     username: str
     password_hash: str | None = None  # argon2id; None: no password issued yet (keys only)
     authorized_keys: tuple[str, ...] = ()  # OpenSSH public key lines ("ssh-ed25519 AAAA... comment")
+    password_expired: bool = False  # the password is right but too old: refused, a new one is needed
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,13 @@ from ledgerline_export.config import ExportSettings
 from ledgerline_export.entrypoints.sftp import SftpListener
 from ledgerline_export.service.export_jobs import ExportJobs, ExportRequest
 from ledgerline_export.service.invoice_list import LIST_FORMATS, check_list_request, write_invoice_list
-from ledgerline_export.service.sftp_accounts import account_of, issue_password, set_public_keys
+from ledgerline_export.service.sftp_accounts import (
+    SftpAccount,
+    account_of,
+    issue_password,
+    revoke,
+    set_public_keys,
+)
 from ledgerline_shared import auth
 from ledgerline_shared.runtime import ServiceRuntime
 
@@ -151,16 +157,24 @@ def _sftp_view(request: Request, username: str) -> dict[str, Any]:
     }
 
 
+def _account_view(request: Request, account: SftpAccount) -> dict[str, Any]:
+    expires, revoked = account.password_expires_at, account.revoked_at
+    return _sftp_view(request, account.username) | {
+        "password_set": account.password_set,
+        "password_expires_at": expires.isoformat() if expires else None,
+        "revoked_at": revoked.isoformat() if revoked else None,
+        "public_keys": account.keys,
+    }
+
+
 @router.get("/me/sftp", tags=["sftp"])
 async def my_sftp(
     request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
 ) -> dict[str, Any]:
+    settings: ExportSettings = request.app.state.settings
     async with _runtime(request).read_sessions() as session:
-        account = await account_of(session, principal.sub)
-    return _sftp_view(request, account.username) | {
-        "password_set": account.password_set,
-        "public_keys": account.keys,
-    }
+        account = await account_of(session, principal.sub, settings.sftp_login_policy())
+    return _account_view(request, account)
 
 
 @router.post("/me/sftp/password", tags=["sftp"])
@@ -172,12 +186,27 @@ async def new_sftp_password(
     return _sftp_view(request, username) | {"password": password}
 
 
+@router.delete("/me/sftp", tags=["sftp"], status_code=204)
+async def revoke_my_sftp(
+    request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
+) -> None:
+    """Revoke one's own SFTP login: password and keys stop working at once (a new password lifts it)."""
+    await revoke(_runtime(request).sessions, by=principal.sub, subject=principal.sub)
+
+
+@router.delete("/sftp-accounts/{username}", tags=["sftp"], status_code=204)
+async def revoke_sftp_account(
+    username: str,
+    request: Request,
+    principal: auth.Principal = Depends(auth.require(frozenset({auth.ADMIN}))),
+) -> None:
+    """An administrator revokes anyone's SFTP login (a leaked password, someone leaving)."""
+    await revoke(_runtime(request).sessions, by=f"admin:{principal.sub}", username=username)
+
+
 @router.put("/me/sftp/keys", tags=["sftp"])
 async def my_sftp_keys(
     body: PublicKeys, request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
 ) -> dict[str, Any]:
     account = await set_public_keys(_runtime(request).sessions, principal.sub, body.keys)
-    return _sftp_view(request, account.username) | {
-        "password_set": account.password_set,
-        "public_keys": account.keys,
-    }
+    return _account_view(request, account)

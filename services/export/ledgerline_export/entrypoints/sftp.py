@@ -8,6 +8,7 @@ from ledgerline_export.adapters.sftp_server import start_sftp_server, stop_sftp_
 from ledgerline_export.config import ExportSettings
 from ledgerline_export.domain.sftp_credentials import CredentialRecord
 from ledgerline_export.service.sftp_accounts import credentials
+from ledgerline_export.service.sftp_logins import SftpLoginGate
 from ledgerline_shared.runtime import ServiceRuntime
 
 
@@ -17,9 +18,11 @@ class SftpListener:
         self._settings = settings
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self.port: int | None = None  # the bound port (settings.sftp_port may be 0: any free port)
+        self._policy = settings.sftp_login_policy()
+        self.gate = SftpLoginGate(runtime.sessions, self._policy)
 
     async def _lookup(self, username: str) -> CredentialRecord | None:
-        return await credentials(self._runtime.read_sessions, username)
+        return await credentials(self._runtime.read_sessions, username, self._policy)
 
     async def start(self) -> None:
         settings = self._settings
@@ -29,6 +32,8 @@ class SftpListener:
             settings.document_root(),
             settings.host_key_path(),
             self._lookup,
+            gate=self.gate,
+            failure_delay_s=settings.sftp_failure_delay_s,
         )
         self.port = self._acceptor.get_port()
 

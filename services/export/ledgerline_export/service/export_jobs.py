@@ -45,6 +45,7 @@ from ledgerline_export.service.read_model import (
     vat_rates,
 )
 from ledgerline_shared.contracts.events import ExportCompleted
+from ledgerline_shared.contracts.export_receipt import ExportReceipt, write_receipt
 from ledgerline_shared.document_store import FolderDocumentStore
 from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import EXPORT_COMPLETED
@@ -282,6 +283,9 @@ class ExportJobs:
             row.done, row.total = progress.done, progress.total
             row.rows, row.path, row.report = produced.rows, produced.path, produced.report
             row.finished_at = dt.datetime.now(dt.UTC)
+            # Before the event is queued: notification mails only what this receipt names, to whom it names.
+            receipt = ExportReceipt(row.id, row.requested_by_email, produced.path)
+            await asyncio.to_thread(write_receipt, self._store, receipt)
             if row.notify:
                 await self._runtime.emit(
                     session,

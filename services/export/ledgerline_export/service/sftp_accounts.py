@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerline_export.adapters.orm import SftpUserRow
 from ledgerline_export.domain.sftp_credentials import CredentialRecord, issue_sftp_password, sftp_username
-from ledgerline_export.service.errors import Conflict, Refused
+from ledgerline_export.domain.sftp_login_policy import LoginPolicy, password_expired, password_expires_at
+from ledgerline_export.service.errors import Conflict, NotFound, Refused
 
 MAX_KEYS = 20
+DEFAULT_POLICY = LoginPolicy()
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,56 @@ class SftpAccount:
     username: str
     password_set: bool
     keys: int
+    password_expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
 
 
-async def account_of(session: AsyncSession, subject: str) -> SftpAccount:
+def _account(row: SftpUserRow, policy: LoginPolicy) -> SftpAccount:
+    issued = _aware(row.password_issued_at)
+    return SftpAccount(
+        row.username,
+        row.password_hash is not None,
+        len(row.authorized_keys or []),
+        password_expires_at(policy, issued) if row.password_hash is not None else None,
+        _aware(row.revoked_at),
+    )
+
+
+async def account_of(
+    session: AsyncSession, subject: str, policy: LoginPolicy = DEFAULT_POLICY
+) -> SftpAccount:
     row = await session.scalar(select(SftpUserRow).where(SftpUserRow.subject == subject))
     if row is None:
         return SftpAccount(sftp_username(subject), False, 0)
-    return SftpAccount(row.username, row.password_hash is not None, len(row.authorized_keys or []))
+    return _account(row, policy)
+
+
+async def revoke(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    by: str,
+    subject: str | None = None,
+    username: str | None = None,
+) -> SftpAccount:
+    """Wipe the login's password and keys and mark it revoked (NotFound when there is no such login)."""
+    async with sessions() as session, session.begin():
+        if subject is not None:
+            row = await session.scalar(select(SftpUserRow).where(SftpUserRow.subject == subject))
+        else:
+            row = await session.get(SftpUserRow, username)
+        if row is None:
+            raise NotFound("username", "no SFTP login for this user")
+        row.password_hash = None
+        row.password_issued_at = None
+        row.authorized_keys = []
+        row.revoked_at = dt.datetime.now(dt.UTC)
+        row.revoked_by = by[:200]
+        return _account(row, DEFAULT_POLICY)
+
+
+def _aware(at: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; everything stored here is UTC.
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
 
 
 async def _claim(session: AsyncSession, subject: str) -> SftpUserRow:
@@ -56,6 +101,7 @@ async def issue_password(sessions: async_sessionmaker[AsyncSession], subject: st
         row = await _claim(session, subject)
         row.password_hash = issued.password_hash
         row.password_issued_at = dt.datetime.now(dt.UTC)
+        row.revoked_at = row.revoked_by = None  # the owner, with a valid token, takes the login back
         username = row.username
     return username, issued.password
 
@@ -83,13 +129,23 @@ async def set_public_keys(
     async with sessions() as session, session.begin():
         row = await _claim(session, subject)
         row.authorized_keys = checked
-        return SftpAccount(row.username, row.password_hash is not None, len(checked))
+        row.revoked_at = row.revoked_by = None
+        return _account(row, DEFAULT_POLICY)
 
 
-async def credentials(sessions: async_sessionmaker[AsyncSession], username: str) -> CredentialRecord | None:
-    """What the SFTP server checks a login against."""
+async def credentials(
+    sessions: async_sessionmaker[AsyncSession], username: str, policy: LoginPolicy = DEFAULT_POLICY
+) -> CredentialRecord | None:
+    """What the SFTP server checks a login against, read afresh at every login: a revoked login is
+    no login at all; an expired password is flagged so the right one is still refused."""
     async with sessions() as session:
         row = await session.get(SftpUserRow, username)
-    if row is None:
+    if row is None or row.revoked_at is not None:
         return None
-    return CredentialRecord(row.username, row.password_hash, tuple(row.authorized_keys or ()))
+    expired = password_expired(policy, _aware(row.password_issued_at), dt.datetime.now(dt.UTC))
+    return CredentialRecord(
+        row.username,
+        row.password_hash,
+        tuple(row.authorized_keys or ()),
+        password_expired=row.password_hash is not None and expired,
+    )

@@ -127,8 +127,9 @@ async def on_send_requested(session: AsyncSession, event: SendRequested) -> Deli
 
 
 async def on_export_completed(
-    session: AsyncSession, event: ExportCompleted, *, language: str
+    session: AsyncSession, event: ExportCompleted, *, recipient: str, language: str
 ) -> DeliveryRow | None:
+    """`recipient`: the requester recorded by the export service (its receipt), never the event's own."""
     if await _exists(session, event.export_id, EXPORT_REQUEST_ID):
         return None
     now = _now()
@@ -138,9 +139,9 @@ async def on_export_completed(
         request_id=EXPORT_REQUEST_ID,
         trigger=Trigger.REQUEST.value,
         status=DeliveryStatus.PENDING.value,
-        recipients=[{"name": "", "email": event.requested_by}],
+        recipients=[{"name": "", "email": recipient}],
         language=language,
-        requested_by=event.requested_by[:254],
+        requested_by=recipient[:254],
         attachment_path=event.path,
         details={"kind": event.kind, "format": event.format, "rows": event.rows, "report": event.report},
         attempts=0,
