@@ -15,12 +15,16 @@ from ledgerline_export.domain.journal_entry import AccountPlan, JournalEntry, jo
 
 PROFORMA_EXCLUDED = "proforma, not an accounting document"
 ZERO_EXCLUDED = "zero amount"
+FOREIGN_CURRENCY_EXCLUDED = "not in the accounting currency: the file is kept in it, book these by hand"
 
 
 class AccountingFormat(Protocol):
     name: str
     encoding: str  # the file's character set, as the importing software expects
     newline: str
+    # True where the file holds amounts in the accounting currency only (FEC): a document in another
+    # currency is left out and named in the report, rather than failing the whole export.
+    accounting_currency_only: bool
 
     def preamble(self) -> Iterable[str]: ...
 
@@ -39,6 +43,9 @@ def accounting_chunks(
     for doc in documents:
         if not doc.is_accounting_document:
             report.exclude(doc, PROFORMA_EXCLUDED)
+            continue
+        if fmt.accounting_currency_only and doc.currency != plan.accounting_currency:
+            report.exclude(doc, FOREIGN_CURRENCY_EXCLUDED, name=True)
             continue
         entry = journal_entry(doc, plan)
         if entry is None:

@@ -25,9 +25,14 @@ class AccountingReport:
     net_revenue: Decimal = Decimal("0.00")  # signed: invoices minus credit notes
     vat: Decimal = Decimal("0.00")
     unbalanced: list[str] = field(default_factory=list)
+    excluded_numbers: dict[str, list[str]] = field(default_factory=dict)  # reason -> the first numbers
 
-    def exclude(self, doc: IssuedDocument, reason: str) -> None:
+    def exclude(self, doc: IssuedDocument, reason: str, *, name: bool = False) -> None:
         self.excluded[reason] += 1
+        if name:  # documents someone must book by hand: the report names them (the first 50)
+            numbers = self.excluded_numbers.setdefault(reason, [])
+            if len(numbers) < 50:
+                numbers.append(doc.number)
 
     def add_entry(self, entry: JournalEntry) -> None:
         doc, debit, credit = entry.document, entry.debit, entry.credit
@@ -58,7 +63,9 @@ class AccountingReport:
             + "".join(f", {kind}: {n}" for kind, n in sorted(self.documents.items())),
         ]
         for reason, n in sorted(self.excluded.items()):
-            out.append(f"Excluded ({reason}): {n}")
+            named = self.excluded_numbers.get(reason, [])
+            more = f" and {n - len(named)} more" if n > len(named) else ""
+            out.append(f"Excluded ({reason}): {n}" + (f": {', '.join(named)}{more}" if named else ""))
         out += [
             f"Journal entries: {self.entries}, lines: {self.lines}, file rows: {self.rows}",
             f"Net revenue: {self.net_revenue}, VAT: {self.vat}",

@@ -85,6 +85,7 @@ class DatevFormat:
     name = "datev"
     encoding = "cp1252"
     newline = "\r\n"
+    accounting_currency_only = False
 
     def __init__(self, plan: AccountPlan, options: DatevOptions, created: dt.datetime) -> None:
         o = options

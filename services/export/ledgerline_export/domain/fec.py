@@ -5,9 +5,11 @@ Decisions: one entry per document in the VT "Ventes" journal (names from the Acc
 is a continuous sequence within the file (entries in the order given: the service sorts by issue date
 and number), PieceRef the document number; EcritureDate, PieceDate and ValidDate are the issue date
 (an issued document is validated when it is numbered); EcritureLet/DateLet empty (no lettering here);
-Montantdevise/Idevise empty because only documents in the accounting currency are accepted — a document
-in another currency is refused (`ForeignCurrencyDocument`): the FEC needs amounts in EUR and the
-read model holds no exchange rate. Character set ISO-8859-15 (listed by the regulation), CRLF lines.
+Montantdevise/Idevise empty because only documents in the accounting currency are written: the FEC
+needs amounts in EUR and the read model holds no exchange rate, so a document in another currency is
+left out of the file and named in the e-mailed report, to be booked by hand at the day's rate
+(`accounting_currency_only`; `ForeignCurrencyDocument` still guards `entry_lines` itself).
+Character set ISO-8859-15 (listed by the regulation), CRLF lines.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class FecFormat:
     name = "fec"
     encoding = "iso-8859-15"
     newline = "\r\n"
+    accounting_currency_only = True
 
     def __init__(self, plan: AccountPlan, separator: str = "\t") -> None:
         if separator not in FEC_SEPARATORS:

@@ -24,6 +24,7 @@ class IifFormat:
     name = "iif"
     encoding = "cp1252"
     newline = "\r\n"
+    accounting_currency_only = False
 
     def __init__(
         self,

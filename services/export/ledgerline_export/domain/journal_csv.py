@@ -29,6 +29,7 @@ class JournalCsvFormat:
     name = "csv"
     encoding = "utf-8"
     newline = "\r\n"
+    accounting_currency_only = False
 
     def __init__(self, plan: AccountPlan) -> None:
         self.plan = plan

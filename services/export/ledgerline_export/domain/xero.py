@@ -84,6 +84,7 @@ class XeroFormat:
     name = "xero"
     encoding = "utf-8"
     newline = "\r\n"
+    accounting_currency_only = False
 
     def __init__(
         self,

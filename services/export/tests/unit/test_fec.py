@@ -126,15 +126,33 @@ def test_other_separator_is_refused() -> None:
         FecFormat(AccountPlan(), separator=";")
 
 
-def test_foreign_currency_is_refused_and_no_file_left(
+def test_foreign_currency_document_is_left_out_and_named_in_the_report(
     tmp_path: Path, make_doc: Callable[..., Document]
 ) -> None:
-    doc = IssuedDocument.from_document(make_doc("F2026-000001", currency="USD"))
+    """The FEC is kept in EUR and the read model has no exchange rate: a USD invoice is not written
+    (its amounts would be wrong), the EUR one is, and the report names the USD one to book by hand."""
+    usd = IssuedDocument.from_document(make_doc("F2026-000001", currency="USD"))
+    eur = IssuedDocument.from_document(make_doc("F2026-000002"))
     plan = AccountPlan()
     path = tmp_path / "fec.txt"
+    exported = write_accounting_file(path, [usd, eur], FecFormat(plan), plan)
+    text = path.read_text(encoding="iso-8859-15")
+    assert "F2026-000002" in text and "F2026-000001" not in text
+    report = exported.report_text
+    assert "Documents exported: 1" in report
+    assert "not in the accounting currency" in report and "F2026-000001" in report
+
+
+def test_fec_lines_of_a_foreign_document_are_refused_by_the_format_itself(
+    make_doc: Callable[..., Document],
+) -> None:
+    from ledgerline_export.domain.journal_entry import journal_entry
+
+    doc = IssuedDocument.from_document(make_doc("F2026-000001", currency="USD"))
+    entry = journal_entry(doc, AccountPlan())
+    assert entry is not None
     with pytest.raises(ForeignCurrencyDocument):
-        write_accounting_file(path, [doc], FecFormat(plan), plan)
-    assert not path.exists() and not list(tmp_path.iterdir())
+        FecFormat(AccountPlan()).entry_lines(entry)
 
 
 def test_inconsistent_document_is_refused(tmp_path: Path, month: list[IssuedDocument]) -> None:
