@@ -57,7 +57,8 @@ class StackConfig:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update(kafka_credentials_env(self.kafka_credentials, service))
+        if service in SERVICES:  # the back office speaks HTTP only: it has no Kafka principal
+            env.update(kafka_credentials_env(self.kafka_credentials, service))
         if service in self.database_urls:
             env[f"LEDGERLINE_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
         if service == BACKOFFICE:  # a client of the four APIs
