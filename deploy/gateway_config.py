@@ -33,7 +33,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     ),
     "rendering": ("documents",),
     "notification": ("deliveries",),
-    "export": ("exports", "me"),
+    "export": ("exports", "me", "sftp-accounts"),
 }
 USAGE_PATHS = ("usage", "usage.csv")
 SERVICES = ("invoicing", "rendering", "notification", "export")

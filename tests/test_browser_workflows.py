@@ -306,6 +306,7 @@ async def _job_finished(page: Page) -> str | None:
     return title if re.search(r"(?i)completed|failed", title) else None
 
 
+@pytest.mark.parametrize("kind", ["csv", "fec"])
 async def test_accounting_export_as_accounting_is_emailed(browser: Browser, site: Site, kind: str) -> None:
     page = await sign_in(browser, site, "accounting")
     await shot(page, "home-accounting")

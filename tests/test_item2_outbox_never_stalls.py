@@ -11,6 +11,7 @@ import json
 import uuid
 from pathlib import Path
 
+from e2e_support import kafka_auth
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy import MetaData, func, insert, select
@@ -61,7 +62,7 @@ async def test_item2_unpublishable_rows_are_parked_and_the_relay_moves_on(
         await add_to_outbox(
             session, tables.outbox, source="/t", topic=test_topic, key="k", data=Note(text="last")
         )
-    producer = make_producer(kafka_bootstrap, "item2-relay")
+    producer = make_producer(kafka_bootstrap, "item2-relay", **kafka_auth())
     await producer.start()
     parked_before = _parked_metric(test_topic)
     relay = OutboxRelay(

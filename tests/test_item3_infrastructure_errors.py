@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from e2e_support import create_database, drop_database
+from e2e_support import create_database, drop_database, kafka_auth, kafka_principal
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
@@ -26,6 +26,7 @@ from test_messaging_guarantees import _count_messages, _eventually
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.db import make_engine, make_sessionmaker
 from ledgerline_shared.messaging.consumer import EventConsumer, Inbound
+from ledgerline_shared.messaging.kafka_security import faststream_security
 from ledgerline_shared.messaging.relay import make_producer
 from ledgerline_shared.messaging.tables import define_messaging_tables
 
@@ -104,7 +105,7 @@ async def database(postgres_server: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = make_producer(kafka_bootstrap, "item3-producer")
+    p = make_producer(kafka_bootstrap, "item3-producer", **kafka_auth())
     await p.start()
     yield p
     await p.stop()
@@ -164,7 +165,7 @@ async def test_item3_database_outage_is_retried_in_order_not_dead_lettered(
     await link.up()
     through_link = database.replace(server, f"127.0.0.1:{link.listen_port}")
     consumer = _consumer(through_link, producer, budget_s=300)
-    broker = KafkaBroker(kafka_bootstrap, logger=None)
+    broker = KafkaBroker(kafka_bootstrap, logger=None, security=faststream_security(kafka_principal()))
     consumer.subscribe(broker, test_topic, Payment, record_payment, name=test_topic)
     await _send(producer, test_topic, "WARM-UP")
     await broker.start()
@@ -210,7 +211,7 @@ async def test_item3_broken_render_pool_is_dead_lettered_only_when_the_budget_is
         await session.execute(insert(EFFECTS).values(reference=event.data.reference))
 
     consumer = _consumer(database, producer, budget_s=3.0)
-    broker = KafkaBroker(kafka_bootstrap, logger=None)
+    broker = KafkaBroker(kafka_bootstrap, logger=None, security=faststream_security(kafka_principal()))
     consumer.subscribe(broker, test_topic, Payment, render_then_record, name=test_topic)
     await _send(producer, test_topic, "NEEDS-POOL")
     await _send(producer, test_topic, "AFTER")

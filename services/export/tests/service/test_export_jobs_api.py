@@ -238,14 +238,15 @@ async def test_datev_iif_xero_and_the_csv_journal_are_written(january_loaded) ->
 
 
 async def test_a_job_that_cannot_finish_fails_without_a_file_or_an_e_mail(export, make_doc) -> None:
-    dollars = make_doc("F2026-000001").model_copy(update={"currency": "USD"})
-    await export.issue(dollars)
+    # 7 % VAT has no collected-VAT account in the plan: no FEC entry can be written for it.
+    unmapped = make_doc("F2026-000001", lines=[("Forfait", "1", "10.00", "7.00", "706100")])
+    await export.issue(unmapped)
     headers = export.token("accounting", email=EMAIL)
     answer = await export.http.post(
         "/api/v1/exports", json={"kind": "accounting", "format": "fec", **JANUARY}, headers=headers
     )
     status = await export.finished(answer.json()["id"], headers)
-    assert status["status"] == "failed" and "USD" in status["error"]
+    assert status["status"] == "failed" and "7" in status["error"] and "VAT" in status["error"]
     file = await export.http.get(f"/api/v1/exports/{status['id']}/file", headers=headers)
     assert file.status_code == 409
     assert await export.outbox("export.completed") == []

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ledgerline_shared.contracts.events import CallKind, CallRecord
+from ledgerline_shared.contracts.events import MAX_CALL_SECONDS, MAX_CALL_UNITS, CallKind, CallRecord
 
 _FIELDS = frozenset(CallRecord.model_fields)
 _KINDS = {kind.value: kind for kind in CallKind}
@@ -53,10 +53,13 @@ def _count(value: Any) -> int | _Undecided | None:
     if value is None:
         return None
     if type(value) is int:
-        return value if value >= 0 else UNDECIDED
-    if type(value) is str and _PLAIN_COUNT.fullmatch(value):
-        return int(value)
-    return UNDECIDED
+        count = value
+    elif type(value) is str and _PLAIN_COUNT.fullmatch(value):
+        count = int(value)
+    else:
+        return UNDECIDED
+    # Out of the contract's bounds: pydantic words the refusal.
+    return count if 0 <= count <= MAX_CALL_SECONDS else UNDECIDED
 
 
 def _units(value: Any) -> Decimal | _Undecided | None:
@@ -64,10 +67,12 @@ def _units(value: Any) -> Decimal | _Undecided | None:
     if value is None:
         return None
     if type(value) is str and _PLAIN_DECIMAL.fullmatch(value):
-        return Decimal(value)
-    if type(value) is Decimal and value.is_finite():
-        return value
-    return UNDECIDED
+        units = Decimal(value)
+    elif type(value) is Decimal and value.is_finite():
+        units = value
+    else:
+        return UNDECIDED
+    return units if -MAX_CALL_UNITS <= units <= MAX_CALL_UNITS else UNDECIDED
 
 
 def parse_call_record(raw: Mapping[str, Any]) -> CallFields | CallRecord:
