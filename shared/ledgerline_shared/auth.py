@@ -22,15 +22,8 @@ from typing import Any
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 
+from ledgerline_shared.roles import ACCOUNTING, ADMIN, BILLING, CLIENT_PREFIX, OPS, STAFF_ROLES
 from ledgerline_shared.settings import Settings, get_settings
-
-ADMIN = "admin"
-BILLING = "billing"
-ACCOUNTING = "accounting"
-READONLY = "readonly"
-OPS = "ops"
-CLIENT_PREFIX = "client:"
-STAFF_ROLES = frozenset({ADMIN, BILLING, ACCOUNTING, READONLY})
 
 # What each kind of route accepts; admin is in every set.
 READ = STAFF_ROLES

@@ -68,10 +68,10 @@ def _plain(value: Decimal) -> Decimal:
 
 def format_amount(value: Decimal, language: str, currency: str | None = None) -> str:
     """An amount to the cent, half-up: `1 234,50 €` (fr) or `EUR 1,234.50` (en)."""
-    return _with_currency(_group(f"{round_cents(value):,.2f}", language), language, currency)
+    return with_currency(_group(f"{round_cents(value):,.2f}", language), language, currency)
 
 
-def _with_currency(text: str, language: str, currency: str | None) -> str:
+def with_currency(text: str, language: str, currency: str | None) -> str:
     if not currency:
         return text
     if language == "fr":
@@ -142,5 +142,5 @@ def format_proration(
     """A prorated subscription as the clerk checks it: `49,90 € × 15/30 jours`."""
     singular, plural = _DAYS[language_of(language)]
     unit = singular if period_days == 1 else plural
-    price = _with_currency(format_price(monthly_price, language), language, currency)
+    price = with_currency(format_price(monthly_price, language), language, currency)
     return f"{price} × {days}/{period_days}{NBSP}{unit}"

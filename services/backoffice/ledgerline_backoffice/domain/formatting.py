@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from ledgerline_shared import formatting as shared
-from ledgerline_shared.formatting import _with_currency  # the currency's place; shared keeps it private
+from ledgerline_shared.formatting import with_currency
 
 NBSP = shared.NBSP
 # What a usage line's quantity counts, by its UN/ECE unit (a C62 count depends on the usage kind).
@@ -46,7 +46,7 @@ def format_unit_price(value: object, currency: str | None = "EUR", locale: str =
     if amount is None:
         return ""
     language = shared.language_of(locale)
-    return _with_currency(shared.format_price(amount, language), language, currency or "EUR")
+    return with_currency(shared.format_price(amount, language), language, currency or "EUR")
 
 
 def format_quantity(value: object, locale: str = "fr") -> str:

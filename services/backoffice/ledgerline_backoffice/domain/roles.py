@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-ADMIN = "admin"
-BILLING = "billing"
-ACCOUNTING = "accounting"
-READONLY = "readonly"
-OPS = "ops"
-CLIENT_PREFIX = "client:"
-STAFF_ROLES = frozenset({ADMIN, BILLING, ACCOUNTING, READONLY})
+from ledgerline_shared.roles import (
+    ACCOUNTING,
+    ADMIN,
+    BILLING,
+    CLIENT_PREFIX,
+    OPS,
+    READONLY,
+    STAFF_ROLES,
+)
+
 KNOWN_ROLES = STAFF_ROLES | {OPS}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_invoicing.adapters.orm import (
     ArticleRow,
     BillingRunApprovalRow,
+    BillingRunRow,
     CallRecordRow,
     DocumentRow,
     OneTimeItemRow,
@@ -101,4 +103,13 @@ async def mark_admitted(session: AsyncSession, approval_id: str, production_run_
         update(BillingRunApprovalRow)
         .where(BillingRunApprovalRow.id == approval_id)
         .values(production_run_id=production_run_id)
+    )
+
+
+async def fail_queued_run(session: AsyncSession, run_id: str, reason: str) -> None:
+    """A queued production run whose approval no longer stands ends failed, with the reason."""
+    await session.execute(
+        update(BillingRunRow)
+        .where(BillingRunRow.id == run_id)
+        .values(status="failed", errors=[{"error": reason}], finished_at=dt.datetime.now(dt.UTC))
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters import run_approval_store as store
@@ -182,14 +181,6 @@ async def refuse_unapproved_start(runtime: ServiceRuntime, settings: InvoicingSe
         try:
             await gate_production(session, settings, run.period, run.client_ids)
         except ApprovalRequired as refused:
-            await session.execute(
-                update(BillingRunRow)
-                .where(BillingRunRow.id == run_id)
-                .values(
-                    status="failed",
-                    errors=[{"error": refused.message}],
-                    finished_at=dt.datetime.now(dt.UTC),
-                )
-            )
+            await store.fail_queued_run(session, run_id, refused.message)
             return True
     return False
