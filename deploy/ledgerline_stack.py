@@ -114,11 +114,21 @@ class Stack:
     ) -> None:
         """A back-office sign-in (users file under the data dir); adding the same user twice is harmless."""
         command = [PYTHON, "-m", "ledgerline_backoffice", "users", "add", "--username", username]
-        command += ["--password", password, "--roles", roles]
+        # On stdin: a generated password may begin with "-" (argparse would take it for an option), and a
+        # command line is visible to every local user in the process list.
+        command += ["--password-stdin", "--roles", roles]
         for option, value in (("--name", name), ("--email", email), ("--client", client)):
             if value:
                 command += [option, value]
-        subprocess.run(command, env=self.config.env(BACKOFFICE), cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            command,
+            input=password + "\n",
+            text=True,
+            env=self.config.env(BACKOFFICE),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
 
     def ready(self, service: str) -> int:
         try:

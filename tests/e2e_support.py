@@ -80,6 +80,8 @@ def kafka_principal(principal: str = "admin") -> Settings:
 def kafka_auth(principal: str = "admin") -> dict[str, Any]:
     """aiokafka keyword arguments for `principal` on the test broker."""
     return kafka_client_options(kafka_principal(principal))
+
+
 # deploy/test.sh shifts every test port by LEDGERLINE_TEST_PORT_OFFSET so checkouts can test side by side.
 PORT_OFFSET = int(os.environ.get("LEDGERLINE_TEST_PORT_OFFSET", "0"))
 STACK_PORTS = {

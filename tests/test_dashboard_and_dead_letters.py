@@ -45,7 +45,6 @@ async def test_a_malformed_event_is_dead_lettered_shown_and_replayable(
         return [d for d in dead if d["headers"]["dlq_consumer"] == "rendering.invoice.issued"]
 
     async with stack.http("rendering") as rendering:
-
         ops = stack.token("ops", sub="olivia")
 
         async def shown() -> bool:

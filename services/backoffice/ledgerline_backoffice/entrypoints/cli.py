@@ -1,9 +1,11 @@
 """`python -m ledgerline_backoffice [serve]` serves the back office; `users add|list` keeps the users file.
 
-    python -m ledgerline_backoffice users add --username U --password P --roles billing[,..] \\
+    python -m ledgerline_backoffice users add --username U --password-stdin --roles billing[,..] \\
         [--name "Full Name"] [--email a@b] [--client <client_id>]     (adds or replaces)
     python -m ledgerline_backoffice users list
 
+`--password-stdin` reads the password from the first line of standard input, which keeps it out of the
+process list and lets it begin with "-"; `--password=P` (with "=") is accepted for quick local use.
 `--client C` gives the role `client:C` (a portal user); `--roles` may then be empty.
 """
 
@@ -25,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = users.add_subparsers(dest="users_command", required=True)
     add = user_commands.add_parser("add", help="add a user, or replace the one of that username")
     add.add_argument("--username", required=True)
-    add.add_argument("--password", required=True)
+    secret = add.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password", help="prefer --password-stdin: a command line is visible to others")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--roles", default="", help="comma-separated: admin, billing, accounting, readonly, ops")
     add.add_argument("--name", default="")
     add.add_argument("--email", default="")
@@ -56,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         except InvalidUser as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 2
-        if len(args.password) < 8:
+        password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else args.password
+        if len(password) < 8:
             print("refused: a password has at least 8 characters", file=sys.stderr)
             return 2
-        user = users.put(username, args.password, roles, args.name.strip(), args.email.strip())
+        user = users.put(username, password, roles, args.name.strip(), args.email.strip())
         print(f"{user.username}: {', '.join(user.roles)} ({users.path})")
         return 0
     for user in users.all():
