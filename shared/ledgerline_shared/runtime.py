@@ -46,6 +46,7 @@ from ledgerline_shared.observability.kafka_lag import LagProbe, PartitionLag
 from ledgerline_shared.observability.logs import configure_logging
 from ledgerline_shared.settings import Settings
 from ledgerline_shared.topics import CATALOG
+from ledgerline_shared.unit_of_work import EventSink
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -164,6 +165,11 @@ class ServiceRuntime:
             self.broker, topic, model, handler, name=name, prepare=prepare, instances=instances
         )
         self.handlers[topic] = Subscription(handler, f"{self.name}.{name or topic}", prepare)
+
+    @property
+    def event_sink(self) -> EventSink:
+        """Where this service's units of work write their events (its outbox, its source)."""
+        return EventSink(self.tables.outbox, f"/ledgerline/{self.name}")
 
     async def emit(
         self, session: AsyncSession, topic: str, key: str | None, data: BaseModel, subject: str | None = None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Table, insert
@@ -14,6 +16,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.observability.context import current_correlation_id
+
+
+def outbox_row(
+    *, source: str, topic: str, key: str | None, data: BaseModel, subject: str | None = None
+) -> dict[str, Any]:
+    """One outbox row for `data` on `topic`, with a fresh CloudEvents envelope (ce_id, correlation)."""
+    envelope = Envelope.new(
+        source=source,
+        type=topic,
+        subject=subject if subject is not None else key,
+        correlation_id=current_correlation_id(),
+    )
+    return {
+        "ce_id": envelope.id,
+        "topic": topic,
+        "key": key,
+        "headers": json.dumps([[k, v.decode()] for k, v in envelope.headers()]),
+        "payload": data.model_dump_json(by_alias=True),
+        "created_at": dt.datetime.now(dt.UTC),
+    }
+
+
+async def write_outbox_rows(session: AsyncSession, outbox: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows in the caller's transaction, in their order, in one executemany."""
+    if rows:
+        await session.execute(insert(outbox), list(rows))
 
 
 async def add_to_outbox(
@@ -27,20 +55,6 @@ async def add_to_outbox(
     subject: str | None = None,
 ) -> str:
     """Queue `data` for `topic` inside the caller's transaction; returns the event's ce_id."""
-    envelope = Envelope.new(
-        source=source,
-        type=topic,
-        subject=subject if subject is not None else key,
-        correlation_id=current_correlation_id(),
-    )
-    await session.execute(
-        insert(outbox).values(
-            ce_id=envelope.id,
-            topic=topic,
-            key=key,
-            headers=json.dumps([[k, v.decode()] for k, v in envelope.headers()]),
-            payload=data.model_dump_json(by_alias=True),
-            created_at=dt.datetime.now(dt.UTC),
-        )
-    )
-    return envelope.id
+    row = outbox_row(source=source, topic=topic, key=key, data=data, subject=subject)
+    await write_outbox_rows(session, outbox, [row])
+    return str(row["ce_id"])
