@@ -154,6 +154,15 @@ class PaymentDetails(Contract):
     reference: str | None = None  # previews have none
 
 
+class InvoiceStatus(StrEnum):
+    """Where an issued invoice stands with its credit notes. Invoicing decides it; others show it."""
+
+    ISSUED = "issued"
+    PARTIALLY_CREDITED = "partially_credited"
+    CREDITED = "credited"
+    CANCELLED = "cancelled"
+
+
 class Document(Contract):
     id: UUID
     number: str | None = None  # previews carry no number
@@ -175,6 +184,11 @@ class Document(Contract):
     reason: str | None = None  # credit notes: why; kept with who asked
     requested_by: str | None = None
     run_id: UUID | None = None
+    # Credit notes only: the credited invoice's status once this note counts, and the gross credited on
+    # it so far, this note included. Invoicing decides both; export shows them and never recomputes.
+    # The credited total only grows, so of two notes read out of order the larger total is the newer.
+    credited_invoice_status: InvoiceStatus | None = None
+    credited_invoice_total: Money | None = None
 
     @property
     def key(self) -> str:
