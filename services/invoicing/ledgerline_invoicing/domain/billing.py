@@ -23,6 +23,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from ledgerline_invoicing.domain.articles import (
+    ArticleKind,
+    ArticlePlace,
+    check_article_place,
+    check_sign,
+)
 from ledgerline_invoicing.domain.consumption import UsageTaxation, bill_usage
 from ledgerline_invoicing.domain.errors import InvalidBillingItem
 from ledgerline_invoicing.domain.lines import DraftLine, to_document_lines
@@ -40,15 +46,6 @@ from ledgerline_shared.contracts.document import (
     TaxSubtotal,
     Totals,
 )
-
-NEGATIVE_REFUSED = "a negative amount is allowed only on a credit_note article"
-
-
-class ArticleKind(StrEnum):
-    RECURRING = "recurring"
-    ONE_TIME = "one_time"
-    USAGE = "usage"
-    CREDIT_NOTE = "credit_note"
 
 
 class Repeat(StrEnum):
@@ -68,8 +65,7 @@ class Article:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ArticleKind(self.kind))
         object.__setattr__(self, "vat_rate", check_vat_rate(self.vat_rate))
-        if self.unit_price < 0 and self.kind is not ArticleKind.CREDIT_NOTE:
-            raise InvalidBillingItem("unit_price", NEGATIVE_REFUSED)
+        check_sign(self.kind, self.unit_price)
 
 
 @dataclass(frozen=True)
@@ -82,8 +78,7 @@ class Subscription:
     unit_price: Decimal | None = None  # None: the catalog price
 
     def __post_init__(self) -> None:
-        if self.article.kind is not ArticleKind.RECURRING:
-            raise InvalidBillingItem("article_code", "a subscription needs a recurring article")
+        check_article_place(ArticlePlace.SUBSCRIPTION, self.article.code, self.article.kind)
         check_item_amount(self.article, self.quantity, self.price)
         if self.end_date is not None and self.end_date < self.start_date:
             raise InvalidBillingItem("end_date", "the end date is before the start date")
@@ -105,8 +100,7 @@ class OneTimeItem:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "repeat", Repeat(self.repeat))
-        if self.article.kind is ArticleKind.USAGE:
-            raise InvalidBillingItem("article_code", "usage is billed from call records, not as an item")
+        check_article_place(ArticlePlace.ONE_TIME_ITEM, self.article.code, self.article.kind)
         check_item_amount(self.article, self.quantity, self.price)
 
     @property
@@ -119,8 +113,7 @@ def check_item_amount(article: Article, quantity: Decimal, unit_price: Decimal) 
     that is not a credit_note one."""
     if not isinstance(quantity, Decimal | int) or quantity <= 0:
         raise InvalidBillingItem("quantity", "the quantity must be positive")
-    if line_net(quantity, unit_price) < 0 and article.kind is not ArticleKind.CREDIT_NOTE:
-        raise InvalidBillingItem("unit_price", NEGATIVE_REFUSED)
+    check_sign(article.kind, line_net(quantity, unit_price))
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
 from ledgerline_invoicing.domain.errors import CreditRefused, DomainError
@@ -45,19 +44,13 @@ from ledgerline_shared.contracts.document import (
     DocumentLine,
     DocumentReference,
     DocumentType,
+    InvoiceStatus,
     LineKind,
     TaxSubtotal,
     Totals,
 )
 
 ZERO = Decimal("0.00")
-
-
-class InvoiceStatus(StrEnum):
-    ISSUED = "issued"
-    PARTIALLY_CREDITED = "partially_credited"
-    CREDITED = "credited"
-    CANCELLED = "cancelled"
 
 
 class CreditLineLike(Protocol):
@@ -103,14 +96,23 @@ class CreditPlan:
     new_status: InvoiceStatus
     cancellation: bool
     remaining_after: Decimal = field(default=ZERO)
+    credited_before: Decimal = field(default=ZERO)  # gross of the invoice's earlier credit notes
+
+    @property
+    def credited_after(self) -> Decimal:
+        """Gross credited on the invoice once this note counts."""
+        return self.credited_before + self.totals.gross_total
 
 
-def remaining_creditable(
-    invoice_total_gross: Decimal, earlier_credit_note_totals: Iterable[Decimal]
-) -> Decimal:
-    """Gross amount still creditable on an invoice (never below zero)."""
-    remaining = invoice_total_gross - sum(earlier_credit_note_totals, ZERO)
-    return max(remaining, ZERO)
+def remaining_creditable(invoice_gross: Decimal, credited_gross: Decimal) -> Decimal:
+    """The credit-note ceiling: the invoice's gross minus what its credit notes already took,
+    never below zero. The API shows it, and a partial credit above it is refused."""
+    return max(invoice_gross - credited_gross, ZERO)
+
+
+def credited_gross(credit_notes: Iterable[Document]) -> Decimal:
+    """The gross total of an invoice's credit notes."""
+    return sum((note.totals.gross_total for note in credit_notes), ZERO)
 
 
 def remaining_by_rate(
@@ -175,7 +177,8 @@ def plan_partial_credit(
     subtotals = tax_breakdown(drafts)
     totals = document_totals(drafts, subtotals)
 
-    remaining = sum((b.gross for b in balances.values()), ZERO)
+    credited = credited_gross(earlier_credit_notes)
+    remaining = remaining_creditable(invoice.totals.gross_total, credited)
     if totals.gross_total > remaining:
         raise CreditRefused(
             "lines", f"credit of {totals.gross_total} exceeds the remaining creditable amount {remaining}"
@@ -197,6 +200,7 @@ def plan_partial_credit(
         new_status=status_after_credit(after),
         cancellation=False,
         remaining_after=after,
+        credited_before=credited,
     )
 
 
@@ -243,6 +247,7 @@ def plan_cancellation(
         new_status=InvoiceStatus.CANCELLED,
         cancellation=True,
         remaining_after=ZERO,
+        credited_before=credited_gross(earlier_credit_notes),
     )
 
 
@@ -277,6 +282,8 @@ def credit_note_document(
         payment_terms_days=invoice.payment_terms_days,
         reason=plan.reason,
         requested_by=requested_by,
+        credited_invoice_status=plan.new_status,
+        credited_invoice_total=plan.credited_after,
     )
 
 

@@ -1,16 +1,16 @@
 """Document numbers: PREFIX + YYYY + '-' + six-digit sequence, per series and calendar year.
 
-The sequence is gapless and strictly increasing; this module only computes and parses numbers.
-Reserving the next one atomically (so two issuing transactions never share or skip one) is the
-repository's job: it reads the last sequence of (series, year) under a lock and calls
-`next_number`. Previews carry no number at all.
+The sequence is gapless and strictly increasing; this module holds the format and the series rule.
+Reserving numbers atomically (so two issuing transactions never share or skip one) is the number
+sequence's job (adapters/number_sequence.py): it moves the (series, year) row under a lock and
+returns where it now stands; `block_numbers` turns that into numbers, or refuses an exhausted
+series. Previews carry no number at all.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
 from ledgerline_invoicing.domain.errors import InvalidNumber
@@ -31,16 +31,6 @@ DEFAULT_PREFIXES: Mapping[Series, str] = {
     Series.CREDIT_NOTE: "AV",
     Series.PROFORMA: "PF",
 }
-
-
-@dataclass(frozen=True)
-class DocumentNumber:
-    prefix: str
-    year: int
-    seq: int
-
-    def __str__(self) -> str:
-        return format_number(self.prefix, self.year, self.seq)
 
 
 def check_prefixes(prefixes: Mapping[Series, str]) -> dict[Series, str]:
@@ -67,28 +57,16 @@ def format_number(prefix: str, year: int, seq: int) -> str:
     return f"{prefix}{year:04d}-{seq:0{SEQUENCE_DIGITS}d}"
 
 
-def next_number(last_seq_for_series_year: int | None) -> int:
-    """The sequence after the last one issued in (series, year); 1 for the year's first document."""
-    last = last_seq_for_series_year or 0
-    if last < 0:
-        raise InvalidNumber("seq", f"a last sequence cannot be negative, got {last}")
-    if last >= MAX_SEQUENCE:
-        raise InvalidNumber("seq", "the series is exhausted for this year")
-    return last + 1
+def block_numbers(prefix: str, year: int, last: int, count: int = 1) -> list[str]:
+    """The numbers of a block of `count` just taken in (series, year), the sequence now at `last`.
 
-
-def parse_number(number: str) -> DocumentNumber:
-    """'AV2026-000042' -> DocumentNumber('AV', 2026, 42); anything else is refused."""
-    match = re.fullmatch(rf"([A-Z]{{1,8}})(\d{{4}})-(\d{{{SEQUENCE_DIGITS}}})", number)
-    if match is None or int(match.group(3)) == 0:
-        raise InvalidNumber("number", f"not a document number: {number!r}")
-    return DocumentNumber(match.group(1), int(match.group(2)), int(match.group(3)))
-
-
-def series_of(number: str, prefixes: Mapping[Series, str] = DEFAULT_PREFIXES) -> Series:
-    """Which series a number belongs to, by its prefix."""
-    parsed = parse_number(number)
-    for series, prefix in prefixes.items():
-        if prefix == parsed.prefix:
-            return series
-    raise InvalidNumber("number", f"unknown prefix {parsed.prefix!r} in {number!r}")
+    The series rule: sequences run 1..999999 in a calendar year, without a gap; a block that would
+    pass the end is refused (the issuing transaction rolls back and gives the block back).
+    `block_numbers("F", 2026, 7, 3) == ["F2026-000005", "F2026-000006", "F2026-000007"]`.
+    """
+    first = last - count + 1
+    if count < 1 or first < 1:
+        raise InvalidNumber("seq", f"a block of {count} cannot end at sequence {last}")
+    if last > MAX_SEQUENCE:
+        raise InvalidNumber("seq", f"the {prefix} series is exhausted for {year}")
+    return [format_number(prefix, year, seq) for seq in range(first, last + 1)]

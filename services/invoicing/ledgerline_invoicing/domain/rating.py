@@ -24,7 +24,7 @@ built per destination by `consumption`, not by adding these rounded costs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
@@ -34,6 +34,9 @@ from ledgerline_shared.contracts.events import CallKind
 
 COST_QUANTUM = Decimal("0.0001")
 SECONDS_PER_MINUTE = 60
+# Why a record is kept unrated when the account itself is the problem (stored with the record).
+UNKNOWN_ACCOUNT = "unknown account"  # no client has this code
+NO_RATE_PLAN = "no rate plan for account"  # the client has no rate plan
 _SEPARATORS = re.compile(r"[\s\-.()]")
 # Constants of the per-record path (a million records a minute: no Decimal built per call for them).
 _ZERO = Decimal("0")
@@ -264,7 +267,7 @@ def rate_fields(
 ) -> Rating | str:
     """Price one record from its fields, or say why it cannot be priced (the record is kept either way)."""
     if plan is None:
-        return "no rate plan for account"
+        return NO_RATE_PLAN
     if not isinstance(kind, CallKind):
         try:
             kind = CallKind(kind)
@@ -321,15 +324,3 @@ def rate_call(plan: RatePlan | None, record: CallLike) -> RatedCall | Unratable:
         fee,
         cost,
     )
-
-
-def rate_for_account(
-    plans_by_account: Mapping[str, RatePlan | None], record: CallLike
-) -> RatedCall | Unratable:
-    """As `rate_call`, looking the plan up by the record's account (the client code).
-
-    A missing key means no such client ("unknown account"); a None value a client without a plan.
-    """
-    if record.account not in plans_by_account:
-        return Unratable(record.cdr_id, "unknown account")
-    return rate_call(plans_by_account[record.account], record)

@@ -39,9 +39,20 @@ def issue(plan) -> Document:
 
 
 def test_remaining_creditable():
-    assert remaining_creditable(D("58.55"), []) == D("58.55")
-    assert remaining_creditable(D("58.55"), [D("10.00"), D("8.55")]) == D("40.00")
-    assert remaining_creditable(D("10.00"), [D("12.00")]) == D("0.00")
+    assert remaining_creditable(D("58.55"), D("0.00")) == D("58.55")
+    assert remaining_creditable(D("58.55"), D("18.55")) == D("40.00")
+    assert remaining_creditable(D("10.00"), D("12.00")) == D("0.00")
+
+
+def test_a_credit_note_carries_the_invoice_status_and_credited_total_it_leads_to():
+    plan = plan_partial_credit(INVOICE, InvoiceStatus.ISSUED, [], "wrong quantity", [credit_line("20.00")])
+    first = issue(plan)
+    assert first.credited_invoice_status is InvoiceStatus.PARTIALLY_CREDITED
+    assert first.credited_invoice_total == D("24.00")
+    cancel = plan_cancellation(INVOICE, InvoiceStatus.PARTIALLY_CREDITED, [first], "client left")
+    second = issue(cancel)
+    assert second.credited_invoice_status is InvoiceStatus.CANCELLED
+    assert second.credited_invoice_total == INVOICE.totals.gross_total
 
 
 def test_partial_credit_then_credited_by_a_second_one():

@@ -3,46 +3,30 @@ import pytest
 from ledgerline_invoicing.domain.errors import InvalidNumber
 from ledgerline_invoicing.domain.numbering import (
     DEFAULT_PREFIXES,
-    DocumentNumber,
     Series,
+    block_numbers,
     check_prefixes,
     format_number,
-    next_number,
-    parse_number,
-    series_of,
 )
 
 
-def test_format_and_parse_round_trip():
+def test_format():
     assert format_number("F", 2026, 1) == "F2026-000001"
     assert format_number("AV", 2026, 42) == "AV2026-000042"
-    assert parse_number("PF2027-123456") == DocumentNumber("PF", 2027, 123456)
-    assert str(parse_number("AV2026-000042")) == "AV2026-000042"
-
-
-def test_default_prefixes_and_series_lookup():
     assert DEFAULT_PREFIXES == {Series.INVOICE: "F", Series.CREDIT_NOTE: "AV", Series.PROFORMA: "PF"}
-    assert series_of("AV2026-000001") is Series.CREDIT_NOTE
-    assert series_of("F2026-000001") is Series.INVOICE
-    with pytest.raises(InvalidNumber):
-        series_of("X2026-000001")
 
 
-def test_next_number_is_gapless():
-    assert next_number(None) == 1
-    assert next_number(0) == 1
-    assert next_number(41) == 42
-    with pytest.raises(InvalidNumber):
-        next_number(999_999)
-    with pytest.raises(InvalidNumber):
-        next_number(-1)
+def test_a_block_is_gapless_and_ends_where_the_sequence_stands():
+    assert block_numbers("F", 2026, 1) == ["F2026-000001"]
+    assert block_numbers("F", 2026, 7, 3) == ["F2026-000005", "F2026-000006", "F2026-000007"]
+    assert block_numbers("AV", 2026, 999_999)[-1] == "AV2026-999999"
 
 
-@pytest.mark.parametrize("bad", ["F2026-1", "f2026-000001", "F26-000001", "F2026-000000", "2026-000001", ""])
-def test_malformed_numbers_are_refused(bad):
+@pytest.mark.parametrize(("last", "count"), [(1_000_000, 1), (1_000_001, 3), (2, 3), (0, 1), (5, 0)])
+def test_a_block_past_the_series_or_before_its_start_is_refused(last, count):
     with pytest.raises(InvalidNumber) as error:
-        parse_number(bad)
-    assert error.value.field == "number"
+        block_numbers("F", 2026, last, count)
+    assert error.value.field == "seq"
 
 
 def test_format_refuses_out_of_range():
@@ -52,6 +36,8 @@ def test_format_refuses_out_of_range():
         format_number("f", 2026, 1)
     with pytest.raises(InvalidNumber):
         format_number("F", 26, 1)
+    with pytest.raises(InvalidNumber):
+        format_number("F", 2026, 1_000_000)
 
 
 def test_prefix_configuration_is_checked():

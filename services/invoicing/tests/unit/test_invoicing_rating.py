@@ -12,7 +12,6 @@ from ledgerline_invoicing.domain.rating import (
     Unratable,
     normalise_callee,
     rate_call,
-    rate_for_account,
 )
 from ledgerline_shared.contracts.events import CallRecord
 
@@ -147,11 +146,10 @@ def test_unratable_records_are_kept_with_a_reason(rec, reason):
     assert result == Unratable(rec.cdr_id, reason)
 
 
-def test_unknown_account_and_account_without_plan():
+def test_an_account_without_plan():
     rec = record("+33612", 60, account="NOPE")
-    assert rate_for_account({"ACME": PLAN}, rec) == Unratable("c1", "unknown account")
-    assert rate_for_account({"NOPE": None}, rec) == Unratable("c1", "no rate plan for account")
-    assert isinstance(rate_for_account({"NOPE": PLAN}, rec), RatedCall)
+    assert rate_call(None, rec) == Unratable("c1", "no rate plan for account")
+    assert isinstance(rate_call(PLAN, rec), RatedCall)
 
 
 @pytest.mark.parametrize("bad", ["60", "60/", "/60", "0/60", "60/0", "a/b", "60/60/60", "-1/1"])
