@@ -5,13 +5,32 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledgerline_notification.domain.delivery import (
+    AUTO_REQUEST_ID,
+    EXPORT_REQUEST_ID,
+    DeliveryKind,
+    DeliveryStatus,
+    Trigger,
+)
 from ledgerline_shared.messaging.tables import define_messaging_tables
+
+# The delivery vocabulary lives in the domain; named here too for the callers that read rows.
+__all__ = [
+    "AUTO_REQUEST_ID",
+    "EXPORT_REQUEST_ID",
+    "Base",
+    "DeliveryKind",
+    "DeliveryRow",
+    "DeliveryStatus",
+    "KnownDocumentRow",
+    "Trigger",
+    "messaging",
+]
 
 
 class Base(DeclarativeBase):
@@ -19,28 +38,6 @@ class Base(DeclarativeBase):
 
 
 messaging = define_messaging_tables(Base.metadata)
-
-
-class DeliveryKind(StrEnum):
-    DOCUMENT = "document"  # an invoice, credit note or proforma to the client's recipients
-    EXPORT = "export"  # an export's report to the person who asked for it
-
-
-class Trigger(StrEnum):
-    AUTO = "auto"  # the first rendering of an invoice or credit note
-    REQUEST = "request"  # invoice.send.requested, or export.completed
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # waiting for its (next) attempt
-    SENDING = "sending"  # claimed and committed before the SMTP transaction started
-    SENT = "sent"
-    FAILED = "failed"
-    UNCONFIRMED = "unconfirmed"  # interrupted during SMTP: may or may not have arrived; not resent
-
-
-AUTO_REQUEST_ID = "auto"  # the one automatic delivery per document: unique with the number
-EXPORT_REQUEST_ID = "export"  # the one report e-mail per export
 
 
 class DeliveryRow(Base):

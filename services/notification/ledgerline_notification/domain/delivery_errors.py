@@ -57,7 +57,7 @@ class NoRecipientError(PermanentDeliveryError):
 
 
 class InvalidRecipientError(PermanentDeliveryError):
-    """A name or an address refused by header_safety: it never reaches an SMTP header."""
+    """A name or an address refused by contracts/mail_address: it never reaches an SMTP header."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, stage="build")

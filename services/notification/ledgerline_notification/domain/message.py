@@ -1,10 +1,10 @@
 """The e-mail of one delivery: a document to its client's recipients, or an export's report to
 the person who asked for it (spec sections 7 and 8).
 
-Every name and address goes through header_safety first, so a refused one never reaches a
-header. The Message-ID comes from the delivery id: sending the same delivery again (after a
-crash between the SMTP answer and the bookkeeping) produces the same Message-ID, which mail
-systems and people can recognise as a duplicate.
+Every name and address goes through the shared header-safety rule (contracts/mail_address) first,
+so a refused one never reaches a header. The Message-ID comes from the delivery id: sending the
+same delivery again (after a crash between the SMTP answer and the bookkeeping) produces the same
+Message-ID, which mail systems and people can recognise as a duplicate.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def build_message(
     sent), and no `List-Unsubscribe`, as nobody can unsubscribe from their invoices.
 
     Raises NoRecipientError (nobody to send to), InvalidRecipientError (a name or address
-    refused by header_safety), UnsafeHeaderValue (a misconfigured sender or reply-to).
+    refused by contracts/mail_address), UnsafeHeaderValue (a misconfigured sender or reply-to).
     """
     from_ = parse_sender(sender)
     answer_to = parse_sender(reply_to, field="reply_to") if reply_to else None

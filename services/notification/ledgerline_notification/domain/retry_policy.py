@@ -1,7 +1,7 @@
 """When a failed delivery is tried again, and after how long (spec section 7).
 
-Temporary: the server could not be reached or hung up, timed out, or answered 4xx. Permanent:
-a 5xx answer, no recipient, an address refused by header_safety or by every RCPT with 5xx.
+Temporary: the server could not be reached or hung up, timed out, or answered 4xx. Permanent: a
+5xx answer, no recipient, an address refused by contracts/mail_address or by every RCPT with 5xx.
 Delays are exponential with full jitter (a uniform draw between 0 and the capped exponential),
 so deliveries that failed together do not all come back at the same second. Pure: the clock
 (`elapsed`) and the random source (`rng`) are the caller's.

@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from ledgerline_notification.adapters.database import migrate
 from ledgerline_notification.adapters.orm import messaging
 from ledgerline_notification.config import NotificationSettings, get_notification_settings
+from ledgerline_notification.domain.delivery_rules import utc
 from ledgerline_notification.entrypoints import http
 from ledgerline_notification.entrypoints.subscribers import Subscribers
-from ledgerline_notification.service.delivery_log import recent, status_counts
-from ledgerline_notification.service.delivery_worker import DeliveryWorker, utc
+from ledgerline_notification.service.delivery_log import delivery_overview
+from ledgerline_notification.service.delivery_worker import DeliveryWorker
+from ledgerline_notification.service.unit_of_work import NotificationUnitOfWork
 from ledgerline_shared.document_store import FolderDocumentStore
 from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
 from ledgerline_shared.topics import INVOICE_DELIVERED, INVOICE_DELIVERY_FAILED
@@ -24,17 +26,23 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         SERVICE, messaging, settings, publishes=[INVOICE_DELIVERED, INVOICE_DELIVERY_FAILED]
     )
     runtime.hooks.migrate = migrate
-    worker = DeliveryWorker(runtime, settings, FolderDocumentStore(settings.document_root()))
+
+    def units() -> NotificationUnitOfWork:
+        return NotificationUnitOfWork(runtime.sessions, runtime.event_sink, wake=runtime.relay.wake)
+
+    def reading() -> NotificationUnitOfWork:
+        return NotificationUnitOfWork(runtime.read_sessions, runtime.event_sink, read_only=True)
+
+    worker = DeliveryWorker(units, reading, settings, FolderDocumentStore(settings.document_root()))
     runtime.hooks.on_start.append(worker.open)
     runtime.hooks.background.append(worker.run)
     runtime.hooks.on_stop.append(worker.close)
-    subscribers = Subscribers(settings, worker)
+    subscribers = Subscribers(settings, worker, runtime.event_sink)
     subscribers.register(runtime)
 
     async def deliveries_section() -> DashboardSection:
-        async with runtime.read_sessions() as session:
-            counts = await status_counts(session)
-            rows = await recent(session)
+        overview = await delivery_overview(reading())
+        counts, rows = overview.counts, overview.recent
         summary = ", ".join(f"{status} {count}" for status, count in sorted(counts.items())) or "none yet"
         smtp = f"SMTP {settings.smtp_host}:{settings.smtp_port}: {worker.last_smtp_error or 'ok'}"
         return DashboardSection(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from ledgerline_notification.service.delivery_log import deliveries_of, describe
+from ledgerline_notification.service.unit_of_work import NotificationUnitOfWork
 from ledgerline_shared import auth
 from ledgerline_shared.runtime import ServiceRuntime
 
@@ -20,8 +21,8 @@ async def document_deliveries(
     principal: auth.Principal = Depends(auth.require(auth.READ, portal=True)),
 ) -> dict[str, Any]:
     runtime: ServiceRuntime = request.app.state.runtime
-    async with runtime.read_sessions() as session:
-        found = await deliveries_of(session, document)
+    uow = NotificationUnitOfWork(runtime.read_sessions, runtime.event_sink, read_only=True)
+    found = await deliveries_of(uow, document)
     if not principal.is_staff and not principal.may_read_client(found.client_id):
         # 404, not 403: a portal user cannot learn which numbers exist.
         raise HTTPException(404, detail=f"no document {document!r}")

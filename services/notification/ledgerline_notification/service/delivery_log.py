@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_notification.adapters.orm import DeliveryRow, DeliveryStatus, KnownDocumentRow
+from ledgerline_notification.adapters.orm import DeliveryRow
+from ledgerline_notification.domain.delivery import DeliveryStatus
+from ledgerline_notification.domain.delivery_rules import utc
 from ledgerline_notification.domain.message import message_id_for
-from ledgerline_notification.service.delivery_worker import utc
+from ledgerline_notification.service.unit_of_work import NotificationUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -19,17 +18,26 @@ class DocumentDeliveries:
     deliveries: list[DeliveryRow]
 
 
-async def deliveries_of(session: AsyncSession, number: str) -> DocumentDeliveries:
-    rows = list(
-        (
-            await session.scalars(
-                select(DeliveryRow).where(DeliveryRow.number == number).order_by(DeliveryRow.created_at)
-            )
-        ).all()
-    )
-    known = await session.get(KnownDocumentRow, number)
+@dataclass(frozen=True)
+class DeliveryOverview:
+    counts: dict[str, int]  # status -> deliveries
+    recent: list[DeliveryRow]  # newest first
+
+
+async def deliveries_of(uow: NotificationUnitOfWork, number: str) -> DocumentDeliveries:
+    """A document's deliveries, oldest first, and its client (known from its rendering, else from
+    a delivery that names it)."""
+    async with uow:
+        rows = await uow.deliveries.of_document(number)
+        known = await uow.documents.get(number)
     client_id = known.client_id if known else next((r.client_id for r in rows if r.client_id), None)
     return DocumentDeliveries(client_id, rows)
+
+
+async def delivery_overview(uow: NotificationUnitOfWork, limit: int = 20) -> DeliveryOverview:
+    """How many deliveries are in each status, and the latest ones (the operations dashboard)."""
+    async with uow:
+        return DeliveryOverview(await uow.deliveries.status_counts(), await uow.deliveries.recent(limit))
 
 
 def describe(row: DeliveryRow) -> dict[str, Any]:
@@ -53,13 +61,3 @@ def describe(row: DeliveryRow) -> dict[str, Any]:
         "sent_at": utc(row.sent_at).isoformat() if row.sent_at else None,
         "finished_at": utc(row.finished_at).isoformat() if row.finished_at else None,
     }
-
-
-async def status_counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
-    return {row[0]: int(row[1]) for row in rows}
-
-
-async def recent(session: AsyncSession, limit: int = 20) -> list[DeliveryRow]:
-    query = select(DeliveryRow).order_by(DeliveryRow.created_at.desc()).limit(limit)
-    return list((await session.scalars(query)).all())

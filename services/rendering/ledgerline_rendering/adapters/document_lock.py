@@ -19,6 +19,18 @@ from ledgerline_rendering.adapters.orm import RenderedDocumentRow
 from ledgerline_shared.contracts.document import Document
 
 
+class DocumentLocks:
+    """The version lock of each document, on the unit of work's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock(self, document: Document) -> int:
+        """Lock `document` until commit; the number of versions recorded so far (0: none yet)."""
+        row = await lock_rendered_document(self._session, document)
+        return row.generation_count
+
+
 async def lock_rendered_document(session: AsyncSession, document: Document) -> RenderedDocumentRow:
     """The document's row (generation_count 0 if it has no version yet), locked until commit."""
     postgresql = session.get_bind().dialect.name == "postgresql"

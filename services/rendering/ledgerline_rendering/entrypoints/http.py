@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from ledgerline_rendering.service.rendering import client_of, versions_of
+from ledgerline_rendering.domain.versions import DocumentHistory, DocumentVersion
+from ledgerline_rendering.service.rendering import document_history
+from ledgerline_rendering.service.unit_of_work import RenderingUnitOfWork
 from ledgerline_shared import auth
 from ledgerline_shared.document_store import FolderDocumentStore
 from ledgerline_shared.runtime import ServiceRuntime
@@ -16,25 +18,25 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 MEDIA = {"pdf": "application/pdf", "ubl": "application/xml", "json": "application/json"}
 
 
-async def _load(request: Request, number: str, principal: auth.Principal) -> tuple[Any, list[Any]]:
+async def _load(request: Request, number: str, principal: auth.Principal) -> DocumentHistory:
     runtime: ServiceRuntime = request.app.state.runtime
-    async with runtime.sessions() as session:
-        row, versions = await versions_of(session, number)
+    uow = RenderingUnitOfWork(runtime.read_sessions, runtime.event_sink, read_only=True)
+    history = await document_history(uow, number)
     # 404 also for another client's document: a portal user cannot probe numbers.
-    if row is None or not versions or not principal.may_read_client(client_of(row)):
+    if history is None or not history.versions or not principal.may_read_client(history.client_id):
         raise HTTPException(404, detail=f"no document {number!r}")
-    return row, versions
+    return history
 
 
 @router.get("/{number}")
 async def document_versions(
     number: str, request: Request, principal: auth.Principal = Depends(auth.require(auth.READ, portal=True))
 ) -> dict[str, Any]:
-    row, versions = await _load(request, number, principal)
+    history = await _load(request, number, principal)
     return {
-        "number": row.number,
-        "type": row.type,
-        "generation_count": row.generation_count,
+        "number": history.number,
+        "type": history.type,
+        "generation_count": history.generation_count,
         "versions": [
             {
                 "version": v.version,
@@ -43,7 +45,7 @@ async def document_versions(
                 "sha256": {k: f["sha256"] for k, f in v.files.items()},
                 "files": v.files,
             }
-            for v in versions
+            for v in history.versions
         ],
     }
 
@@ -51,8 +53,8 @@ async def document_versions(
 async def _file(
     request: Request, number: str, kind: str, version: int | None, principal: auth.Principal
 ) -> Response:
-    _row, versions = await _load(request, number, principal)
-    chosen = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
+    history = await _load(request, number, principal)
+    chosen: DocumentVersion | None = history.version(version)
     if chosen is None:
         raise HTTPException(404, detail=f"{number} has no version {version}")
     ref = chosen.files.get(kind)

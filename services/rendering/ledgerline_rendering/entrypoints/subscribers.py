@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_rendering.adapters.document_files import DocumentFileWriter
 from ledgerline_rendering.adapters.render_pool import PdfRenderPool, RenderedDocument
 from ledgerline_rendering.config import RenderingSettings
-from ledgerline_rendering.service.rendering import already_rendered, record_version, request_seen
+from ledgerline_rendering.service.rendering import (
+    RecordVersion,
+    needs_first_rendering,
+    needs_regeneration,
+    record_first_version,
+    record_regeneration,
+)
+from ledgerline_rendering.service.unit_of_work import RenderingUnitOfWork
 from ledgerline_shared.contracts.document import Document
 from ledgerline_shared.contracts.events import RenderRequested
 from ledgerline_shared.messaging.consumer import Inbound
@@ -33,49 +40,37 @@ FIRST_RENDER_REASON = {
 def register(
     runtime: ServiceRuntime, settings: RenderingSettings, pool: PdfRenderPool, writer: DocumentFileWriter
 ) -> None:
+    def reading() -> RenderingUnitOfWork:
+        return RenderingUnitOfWork(runtime.read_sessions, runtime.event_sink, read_only=True)
+
+    def joining(session: AsyncSession, event: Inbound[Any]) -> RenderingUnitOfWork:
+        # Inside the idempotent consumer's transaction: it commits, then runs event.after_commit.
+        return RenderingUnitOfWork.joining(session, runtime.event_sink, event.after_commit)
+
     async def render_first(event: Inbound[Document]) -> RenderedDocument | None:
         # A document already rendered (the same event re-sent under a new id) gets no new version.
-        async with runtime.sessions() as session:
-            if await already_rendered(session, event.data):
-                return None
+        if not await needs_first_rendering(reading(), event.data):
+            return None
         return await pool.render(event.data, settings.branding())
 
     async def store_first(event: Inbound[Document], session: AsyncSession) -> None:
         rendered: RenderedDocument | None = event.prepared
-        if rendered is None or await already_rendered(session, event.data):
+        if rendered is None:
             return
-        await record_version(
-            session,
-            runtime,
-            writer,
-            rendered,
-            reason=FIRST_RENDER_REASON[event.topic],
-            request_id=None,
-            after_commit=event.after_commit,
-            first_only=True,
-        )
+        cmd = RecordVersion(rendered, reason=FIRST_RENDER_REASON[event.topic])
+        await record_first_version(joining(session, event), writer, cmd)
 
     async def render_again(event: Inbound[RenderRequested]) -> Any:
-        async with runtime.sessions() as session:
-            if await request_seen(session, event.data.document.key, event.data.request_id):
-                return False
+        if not await needs_regeneration(reading(), event.data.document.key, event.data.request_id):
+            return False
         return await pool.render(event.data.document, settings.branding())
 
     async def store_again(event: Inbound[RenderRequested], session: AsyncSession) -> None:
         rendered = event.prepared
         if not isinstance(rendered, RenderedDocument):
             return
-        if await request_seen(session, event.data.document.key, event.data.request_id):
-            return
-        await record_version(
-            session,
-            runtime,
-            writer,
-            rendered,
-            reason=event.data.reason,
-            request_id=event.data.request_id,
-            after_commit=event.after_commit,
-        )
+        cmd = RecordVersion(rendered, reason=event.data.reason, request_id=event.data.request_id)
+        await record_regeneration(joining(session, event), writer, cmd)
 
     # Two consumers per topic in one group: each takes half the partitions, so two documents
     # render at once on the pool's processes while each partition stays in order.

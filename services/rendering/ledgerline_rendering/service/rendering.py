@@ -10,126 +10,110 @@ never shows a version that was rolled back. The generation counter is the number
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Callable
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from dataclasses import dataclass
 
 from ledgerline_rendering.adapters.document_files import DocumentFileWriter, StoredDocument
-from ledgerline_rendering.adapters.document_lock import lock_rendered_document
-from ledgerline_rendering.adapters.orm import DocumentVersionRow, RenderedDocumentRow
 from ledgerline_rendering.adapters.render_pool import RenderedDocument
+from ledgerline_rendering.domain.versions import (
+    DocumentHistory,
+    VersionFiles,
+    next_version,
+    records_first_version,
+    rendered_event,
+)
+from ledgerline_rendering.service.unit_of_work import RenderingUnitOfWork
 from ledgerline_shared.contracts.document import Document, DocumentType
-from ledgerline_shared.contracts.events import DocumentRendered, FileRef, RenderedFiles
-from ledgerline_shared.runtime import ServiceRuntime
+from ledgerline_shared.contracts.events import DocumentRendered, FileRef
 from ledgerline_shared.topics import DOCUMENT_RENDERED
 
 
-async def already_rendered(session: AsyncSession, document: Document) -> bool:
-    row = await session.get(RenderedDocumentRow, document.key)
-    return row is not None and row.generation_count > 0
+@dataclass(frozen=True)
+class RecordVersion:
+    """A rendered document to record: why (issued, created, preview, or the request's reason), and
+    the regeneration request it answers (None for a first rendering)."""
+
+    rendered: RenderedDocument
+    reason: str
+    request_id: str | None = None
 
 
-async def request_seen(session: AsyncSession, key: str, request_id: str) -> bool:
-    found = await session.scalar(
-        select(DocumentVersionRow.version).where(
-            DocumentVersionRow.key == key, DocumentVersionRow.request_id == request_id
-        )
-    )
-    return found is not None
+async def needs_first_rendering(uow: RenderingUnitOfWork, document: Document) -> bool:
+    """Before rendering: a document already rendered (the same event re-sent) is not rendered again."""
+    async with uow:
+        return not await uow.documents.is_rendered(document.key)
 
 
-def _ref(stored: StoredDocument, kind: str) -> FileRef:
-    f = stored.files[kind]
-    return FileRef(path=f.path, sha256=f.sha256, size=f.size)
+async def needs_regeneration(uow: RenderingUnitOfWork, key: str, request_id: str) -> bool:
+    """Before rendering: a request already served is not rendered again."""
+    async with uow:
+        return not await uow.documents.request_served(key, request_id)
 
 
-async def record_version(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
-    writer: DocumentFileWriter,
-    rendered: RenderedDocument,
-    *,
-    reason: str,
-    request_id: str | None,
-    after_commit: list[Callable[[], None]],
-    first_only: bool = False,
+async def record_first_version(
+    uow: RenderingUnitOfWork, writer: DocumentFileWriter, cmd: RecordVersion
 ) -> DocumentRendered | None:
-    """Record the next version of `rendered`, or nothing if, under the lock, it turns out to be
-    done already (a first render with a version, a request already served). The production copies
-    are left to `after_commit`."""
+    """Version 1 of an issued or created document (or a preview); nothing if it has one already."""
+    async with uow:
+        document = cmd.rendered.document
+        if await uow.documents.is_rendered(document.key):
+            return None  # checked before the lock too: a re-sent event takes no lock at all
+        recorded = await uow.locks.lock(document)
+        if not records_first_version(recorded):
+            return None
+        event = await _record(uow, writer, cmd, next_version(recorded))
+        await uow.commit()
+    return event
+
+
+async def record_regeneration(
+    uow: RenderingUnitOfWork, writer: DocumentFileWriter, cmd: RecordVersion
+) -> DocumentRendered | None:
+    """The next version, once per request id (a request redelivered records nothing)."""
+    if cmd.request_id is None:
+        raise ValueError("a regeneration answers a request id")
+    async with uow:
+        document = cmd.rendered.document
+        if await uow.documents.request_served(document.key, cmd.request_id):
+            return None
+        recorded = await uow.locks.lock(document)
+        if await uow.documents.request_served(document.key, cmd.request_id):
+            return None  # served by the transaction that held the lock before us
+        event = await _record(uow, writer, cmd, next_version(recorded))
+        await uow.commit()
+    return event
+
+
+async def _record(
+    uow: RenderingUnitOfWork, writer: DocumentFileWriter, cmd: RecordVersion, version: int
+) -> DocumentRendered:
+    """Under the document's lock: write the version's files, record it, queue `document.rendered`."""
+    rendered = cmd.rendered
     document = rendered.document
-    key = document.key
-    row = await lock_rendered_document(session, document)
-    if first_only and row.generation_count > 0:
-        return None
-    if request_id is not None and await request_seen(session, key, request_id):
-        return None
-    version = row.generation_count + 1
     if document.type is DocumentType.PREVIEW:
         stored = writer.write_preview(rendered)
     else:
         # `version` is one past the versions recorded, under the document's lock: files already
         # there belong to an attempt that never committed, and are replaced.
         stored = writer.write_version(rendered, version, replace_unrecorded=True)
-        after_commit.append(lambda: _publish(writer, rendered))
-    row.generation_count = version
-    row.document = document.model_dump_json()
-    session.add(
-        DocumentVersionRow(
-            key=key,
-            version=version,
-            rendered_at=dt.datetime.now(dt.UTC),
-            reason=reason[:500],
-            request_id=request_id,
-            files={k: {"path": f.path, "sha256": f.sha256, "size": f.size} for k, f in stored.files.items()},
-        )
-    )
-    await session.flush()
-    files = RenderedFiles(
-        pdf=_ref(stored, "pdf"),
-        json_=_ref(stored, "json"),
-        ubl=_ref(stored, "ubl") if "ubl" in stored.files else None,
-        facturx=_ref(stored, "facturx") if "facturx" in stored.files else None,
-    )
-    event = DocumentRendered(
-        number=document.number,
-        document_id=document.id,
-        type=document.type,
-        version=version,
-        generation_count=version,
-        files=files,
-        issue_date=document.issue_date,
-        client_id=document.buyer.client_id,
-        language=document.language,
-        recipients=document.buyer.recipients,
-        reason=reason,
-    )
-    await runtime.emit(session, DOCUMENT_RENDERED, key, event)
+        uow.after_commit(lambda: _publish(writer, rendered))
+    files = _files(stored)
+    await uow.documents.add_version(document, version, files, reason=cmd.reason, request_id=cmd.request_id)
+    event = rendered_event(document, version, files, cmd.reason)
+    uow.emit(DOCUMENT_RENDERED, document.key, event)
     return event
+
+
+def _files(stored: StoredDocument) -> VersionFiles:
+    return VersionFiles(
+        {k: FileRef(path=f.path, sha256=f.sha256, size=f.size) for k, f in stored.files.items()}
+    )
 
 
 def _publish(writer: DocumentFileWriter, rendered: RenderedDocument) -> None:
     writer.publish_production(rendered)
 
 
-async def versions_of(
-    session: AsyncSession, key: str
-) -> tuple[RenderedDocumentRow | None, list[DocumentVersionRow]]:
-    row = await session.get(RenderedDocumentRow, key)
-    versions = list(
-        (
-            await session.scalars(
-                select(DocumentVersionRow)
-                .where(DocumentVersionRow.key == key)
-                .order_by(DocumentVersionRow.version)
-            )
-        ).all()
-    )
-    return row, versions
-
-
-def client_of(row: RenderedDocumentRow) -> str | None:
-    return row.client_id or json.loads(row.document).get("buyer", {}).get("client_id")
+async def document_history(uow: RenderingUnitOfWork, key: str) -> DocumentHistory | None:
+    """A document and its versions (read-only), for the API."""
+    async with uow:
+        return await uow.documents.history(key)
