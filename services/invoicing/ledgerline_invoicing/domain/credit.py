@@ -34,7 +34,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
 from ledgerline_invoicing.domain.errors import CreditRefused, DomainError
@@ -45,19 +44,13 @@ from ledgerline_shared.contracts.document import (
     DocumentLine,
     DocumentReference,
     DocumentType,
+    InvoiceStatus,  # one enum for every service: invoicing decides the status, others show it
     LineKind,
     TaxSubtotal,
     Totals,
 )
 
 ZERO = Decimal("0.00")
-
-
-class InvoiceStatus(StrEnum):
-    ISSUED = "issued"
-    PARTIALLY_CREDITED = "partially_credited"
-    CREDITED = "credited"
-    CANCELLED = "cancelled"
 
 
 class CreditLineLike(Protocol):
