@@ -6,6 +6,8 @@ it makes a unit of work joining that transaction and calls the use case with a c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.config import InvoicingSettings
@@ -31,9 +33,11 @@ from ledgerline_shared.topics import (
 )
 
 
-def joined(runtime: ServiceRuntime, event: Inbound[object], session: AsyncSession) -> InvoicingUnitOfWork:
+def joined(
+    runtime: ServiceRuntime, session: AsyncSession, after_commit: list[Callable[[], None]]
+) -> InvoicingUnitOfWork:
     """A unit of work inside the consumer's transaction; its after-commit work runs once that commits."""
-    return InvoicingUnitOfWork.joining(session, runtime.event_sink, event.after_commit)
+    return InvoicingUnitOfWork.joining(session, runtime.event_sink, after_commit)
 
 
 def register(
@@ -42,7 +46,7 @@ def register(
     settings = settings or runner.settings
 
     async def on_usage(event: Inbound[UsageRecorded], session: AsyncSession) -> None:
-        await ingest(joined(runtime, event, session), event.data.records)
+        await ingest(joined(runtime, session, event.after_commit), event.data.records)
 
     async def on_billing_run(event: Inbound[BillingRunRequested], session: AsyncSession) -> None:
         command = RequestBillingRun(
@@ -52,7 +56,9 @@ def register(
             requested_by=event.envelope.source,
         )
         try:  # production passes the four-eyes gate: refused, the request is dead-lettered with why
-            run_id = await run_approval.request_run(joined(runtime, event, session), settings, command)
+            run_id = await run_approval.request_run(
+                joined(runtime, session, event.after_commit), settings, command
+            )
         except run_approval.ApprovalRequired as refused:
             raise PermanentError(f"billing run refused: {refused.message}") from refused
         event.after_commit.append(lambda: runner.start(run_id))
@@ -60,7 +66,10 @@ def register(
     async def on_rendered(event: Inbound[DocumentRendered], session: AsyncSession) -> None:
         data = event.data
         await document_outcomes.record_rendered(
-            joined(runtime, event, session), data.number, str(data.document_id), data.generation_count
+            joined(runtime, session, event.after_commit),
+            data.number,
+            str(data.document_id),
+            data.generation_count,
         )
 
     def on_delivery(status: str) -> Handler[DeliveryOutcome]:
@@ -74,7 +83,7 @@ def register(
                 at=data.at,
                 detail=data.error or data.smtp_response,
             )
-            await document_outcomes.record_delivery(joined(runtime, event, session), command)
+            await document_outcomes.record_delivery(joined(runtime, session, event.after_commit), command)
 
         return handle
 
