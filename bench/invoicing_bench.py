@@ -40,9 +40,11 @@ from ledgerline_invoicing.adapters.orm import (
     messaging,
 )
 from ledgerline_invoicing.config import InvoicingSettings
+from ledgerline_invoicing.entrypoints.app import billing_runner
 from ledgerline_invoicing.service.billing_runs import BillingRunner, create_run
 from ledgerline_invoicing.service.call_record_parsing import parse_call_record
 from ledgerline_invoicing.service.run_review import review_out, review_run
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_invoicing.service.usage import RatingContext, ingest
 from ledgerline_shared.runtime import ServiceRuntime
 
@@ -102,8 +104,7 @@ async def bench_ingest(runtime: ServiceRuntime, raws: list[dict[str, Any]], mete
     async with meter:
         for start in range(0, len(raws), BATCH):
             batch = [parse_call_record(r) for r in raws[start : start + BATCH]]
-            async with runtime.sessions() as session, session.begin():
-                result = await ingest(session, batch, ctx)
+            result = await ingest(InvoicingUnitOfWork(runtime.sessions, runtime.event_sink), batch, ctx)
             accepted += result.accepted
             duplicates += result.duplicates
             unratable += len(result.rejected)
@@ -187,9 +188,10 @@ async def bench_ingestion(runtime: ServiceRuntime, db_url: str) -> dict[str, Any
 async def timed_run(
     runtime: ServiceRuntime, runner: BillingRunner, period: str, mode: str
 ) -> tuple[str, float]:
-    async with runtime.sessions() as session, session.begin():
-        run = await create_run(session, period, mode, None, "bench")
-        run_id = run.id
+    async with InvoicingUnitOfWork(runtime.sessions, runtime.event_sink) as uow:
+        run = await create_run(uow, period, mode, None, "bench")
+        await uow.commit()
+    run_id = run.id
     started = time.perf_counter()
     await runner.execute(run_id)
     return run_id, time.perf_counter() - started
@@ -198,14 +200,14 @@ async def timed_run(
 async def bench_preview_review(runtime: ServiceRuntime, settings: InvoicingSettings) -> dict[str, Any]:
     """A preview of every client, then its review report, against the preview alone (one round:
     the history run it needs cannot be undone cheaply)."""
-    runner = BillingRunner(runtime, settings)
+    runner = billing_runner(runtime, settings)
     await timed_run(runtime, runner, HISTORY_PERIOD, "production")
     run_id, preview_s = await timed_run(runtime, runner, PERIOD, "preview")
     started = time.perf_counter()
-    async with runtime.sessions() as session:
-        run = await session.get(BillingRunRow, run_id)
+    async with InvoicingUnitOfWork(runtime.sessions, runtime.event_sink) as uow:
+        run = await uow.runs.get(run_id)
         assert run is not None and run.status == "completed", run and run.errors
-        report = review_out(run, await review_run(session, settings, run))
+        report = review_out(run, await review_run(uow, settings, run))
     review_s = time.perf_counter() - started
     extra = {
         "clients": CLIENTS,
@@ -224,7 +226,7 @@ async def bench_preview_review(runtime: ServiceRuntime, settings: InvoicingSetti
 
 
 async def bench_run(runtime: ServiceRuntime, settings: InvoicingSettings) -> dict[str, Any]:
-    runner = BillingRunner(runtime, settings)
+    runner = billing_runner(runtime, settings)
     async with runtime.sessions() as session:  # the history run and the preview queued events too
         events_before = await session.scalar(select(func.count()).select_from(messaging.outbox)) or 0
     run_id, seconds = await timed_run(runtime, runner, PERIOD, "production")

@@ -26,6 +26,25 @@ class AlreadyClaimed(Exception):
     """Some rows an invoice was built from were billed by another run meanwhile."""
 
 
+class BillingClaims:
+    """The locks and claims of a production chunk, on the unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock_clients(self, client_ids: Sequence[str]) -> None:
+        await lock_clients_for_billing(self._session, client_ids)
+
+    async def claim_unbilled_calls(self, billed: list[tuple[list[int], str]]) -> None:
+        await claim_unbilled_calls(self._session, billed)
+
+    async def claim_once_items(self, item_ids: list[str]) -> None:
+        await claim_once_items(self._session, item_ids)
+
+    async def mark_items_billed(self, billed: list[dict[str, str]]) -> None:
+        await mark_items_billed(self._session, billed)
+
+
 async def lock_clients_for_billing(session: AsyncSession, client_ids: Sequence[str]) -> None:
     """Hold the clients' rows until the caller's transaction ends (a no-op lock on SQLite)."""
     ids = sorted(client_ids)

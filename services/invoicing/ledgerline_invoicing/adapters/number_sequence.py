@@ -39,3 +39,14 @@ async def take_next_sequence(session: AsyncSession, series: str, year: int, coun
         .returning(SEQUENCES.c.last)
     )
     return int((await session.execute(statement)).scalar_one())
+
+
+class NumberSequence:
+    """The gapless counters of document numbers, one row per (series prefix, year)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def take(self, prefix: str, year: int, count: int = 1) -> int:
+        """The last of `count` numbers taken (see `take_next_sequence`); held until commit."""
+        return await take_next_sequence(self._session, prefix, year, count)

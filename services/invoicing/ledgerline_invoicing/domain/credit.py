@@ -44,7 +44,7 @@ from ledgerline_shared.contracts.document import (
     DocumentLine,
     DocumentReference,
     DocumentType,
-    InvoiceStatus,
+    InvoiceStatus,  # one enum for every service: invoicing decides the status, others show it
     LineKind,
     TaxSubtotal,
     Totals,

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from ledgerline_invoicing.adapters.database import migrate
-from ledgerline_invoicing.adapters.orm import BillingRunRow, messaging
+from ledgerline_invoicing.adapters.orm import messaging
 from ledgerline_invoicing.config import InvoicingSettings, get_invoicing_settings
 from ledgerline_invoicing.entrypoints import (
     http_corrections,
     http_documents,
     http_folder,
     http_run_review,
+    http_usage,
     subscribers,
     subscribers_corrections,
 )
 from ledgerline_invoicing.entrypoints.http_errors import install_error_handlers
-from ledgerline_invoicing.service.billing_runs import BillingRunner
+from ledgerline_invoicing.service.billing_runs import BillingRunner, recent_runs
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_invoicing.service.usage import MAX_BATCH_BYTES
 from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
 from ledgerline_shared.topics import (
@@ -30,6 +31,13 @@ from ledgerline_shared.topics import (
 )
 
 SERVICE = "invoicing"
+
+
+def billing_runner(runtime: ServiceRuntime, settings: InvoicingSettings) -> BillingRunner:
+    """The runner's units of work do not wake the relay per chunk: it wakes once the run completed."""
+    return BillingRunner(
+        lambda: InvoicingUnitOfWork(runtime.sessions, runtime.event_sink), settings, wake=runtime.relay.wake
+    )
 
 
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
@@ -48,20 +56,18 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         ],
     )
     runtime.hooks.migrate = migrate
-    runtime.body_limits.update(
-        {"/api/v1/usage": MAX_BATCH_BYTES, "/api/v1/usage.csv": settings.usage_csv_max_bytes}
-    )
-    runner = BillingRunner(runtime, settings)
+    runtime.body_limits |= {
+        "/api/v1/usage": MAX_BATCH_BYTES,
+        "/api/v1/usage.csv": settings.usage_csv_max_bytes,
+    }
+    runner = billing_runner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
-    subscribers.register(runtime, runner)
+    subscribers.register(runtime, runner, settings)
 
     async def billing_runs_section() -> DashboardSection:
-        async with runtime.read_sessions() as session:
-            runs = (
-                await session.scalars(
-                    select(BillingRunRow).order_by(BillingRunRow.created_at.desc()).limit(10)
-                )
-            ).all()
+        runs = await recent_runs(
+            InvoicingUnitOfWork(runtime.read_sessions, runtime.event_sink, read_only=True)
+        )
         return DashboardSection(
             "Billing runs",
             ["started", "period", "mode", "status", "progress", "documents", "errors"],
@@ -83,6 +89,7 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     subscribers_corrections.register(runtime, settings)
     app = runtime.create_app(
         http_folder.router,
+        http_usage.router,
         http_documents.router,
         http_corrections.router,
         http_run_review.router,

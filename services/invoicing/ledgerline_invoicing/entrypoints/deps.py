@@ -1,12 +1,11 @@
-"""FastAPI dependencies: the runtime, a unit of work, the settings."""
+"""FastAPI dependencies: the runtime, the settings, and units of work built from the runtime."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerline_invoicing.config import InvoicingSettings
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.runtime import ServiceRuntime
 
 
@@ -15,10 +14,22 @@ def runtime_of(request: Request) -> ServiceRuntime:
     return runtime
 
 
-async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
+def settings_of(request: Request) -> InvoicingSettings:
+    settings: InvoicingSettings = request.app.state.settings
+    return settings
+
+
+def unit_of_work(request: Request) -> InvoicingUnitOfWork:
+    """A unit of work for a use case that writes: it commits itself, then wakes the outbox relay."""
+    return writing_unit_of_work(runtime_of(request))
+
+
+def read_unit_of_work(request: Request) -> InvoicingUnitOfWork:
+    """A read-only unit of work: a view takes no write lock (SQLite's BEGIN IMMEDIATE would queue
+    every invoicing write behind a slow read)."""
     runtime = runtime_of(request)
-    async with runtime.sessions() as session:
-        async with session.begin():
-            yield session
-        runtime.relay.wake()
+    return InvoicingUnitOfWork(runtime.read_sessions, runtime.event_sink, read_only=True)
+
+
+def writing_unit_of_work(runtime: ServiceRuntime) -> InvoicingUnitOfWork:
+    return InvoicingUnitOfWork(runtime.sessions, runtime.event_sink, wake=runtime.relay.wake)

@@ -10,28 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.entrypoints import schemas
-from ledgerline_invoicing.entrypoints.deps import runtime_of, unit_of_work
-from ledgerline_invoicing.entrypoints.http_documents import request_send
-from ledgerline_invoicing.service import credit_notes, proformas, reading
+from ledgerline_invoicing.entrypoints.deps import read_unit_of_work, settings_of, unit_of_work
+from ledgerline_invoicing.service import credit_notes, proformas, reading, sending
+from ledgerline_invoicing.service.commands import CancelInvoice, RequestSend
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared import auth
 
 router = APIRouter(prefix="/api/v1", tags=["credit notes and proformas"])
 WRITER = Depends(auth.require(auth.WRITE))
+UOW = Depends(unit_of_work)
+READ_UOW = Depends(read_unit_of_work)
 
 
-def _settings(request: Request) -> InvoicingSettings:
-    settings: InvoicingSettings = request.app.state.settings
-    return settings
-
-
-async def _credit_out(session: AsyncSession, outcome: credit_notes.CreditOutcome) -> dict[str, Any]:
+async def _credit_out(uow: InvoicingUnitOfWork, outcome: credit_notes.CreditOutcome) -> dict[str, Any]:
     invoice = outcome.invoice
     return {
-        **(await reading.detail(session, outcome.credit_note)),
+        **(await reading.detail_of(uow, outcome.credit_note)),
         "invoice": {
             "number": invoice.number,
             "status": invoice.status,
@@ -44,66 +40,55 @@ async def _credit_out(session: AsyncSession, outcome: credit_notes.CreditOutcome
 
 @router.post("/invoices/{number}/cancel", status_code=201)
 async def cancel_invoice(
-    number: str, data: schemas.ReasonIn, request: Request, principal: auth.Principal = WRITER
+    number: str,
+    data: schemas.ReasonIn,
+    request: Request,
+    principal: auth.Principal = WRITER,
+    uow: InvoicingUnitOfWork = UOW,
+    view: InvoicingUnitOfWork = READ_UOW,
 ) -> dict[str, Any]:
     """Method A: a credit note for the whole remaining amount; the invoice becomes cancelled."""
-    runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
-        outcome = await credit_notes.cancel_invoice(
-            session,
-            runtime,
-            _settings(request),
-            number=number,
-            reason=data.reason,
-            requested_by=principal.sub,
-        )
-        answer = await _credit_out(session, outcome)
-    runtime.relay.wake()
-    return answer
+    command = CancelInvoice(number=number, reason=data.reason, requested_by=principal.sub)
+    outcome = await credit_notes.cancel_invoice(uow, settings_of(request), command)
+    return await _credit_out(view, outcome)
 
 
 @router.post("/invoices/{number}/credit-notes", status_code=201)
 async def credit_invoice(
-    number: str, data: schemas.PartialCreditIn, request: Request, principal: auth.Principal = WRITER
+    number: str,
+    data: schemas.PartialCreditIn,
+    request: Request,
+    principal: auth.Principal = WRITER,
+    uow: InvoicingUnitOfWork = UOW,
+    view: InvoicingUnitOfWork = READ_UOW,
 ) -> dict[str, Any]:
     """A partial credit note of the given lines (positive amounts, each at a VAT rate of the invoice)."""
-    runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
-        outcome = await credit_notes.credit_partially(
-            session,
-            runtime,
-            _settings(request),
-            number=number,
-            reason=data.reason,
-            lines=data.lines,
-            requested_by=principal.sub,
-        )
-        answer = await _credit_out(session, outcome)
-    runtime.relay.wake()
-    return answer
+    outcome = await credit_notes.credit_partially(
+        uow, settings_of(request), data.command(number, principal.sub)
+    )
+    return await _credit_out(view, outcome)
 
 
 @router.post("/clients/{client_id}/proformas", status_code=201)
 async def create_proforma(
-    client_id: str, data: schemas.ProformaIn, request: Request, principal: auth.Principal = WRITER
+    client_id: str,
+    data: schemas.ProformaIn,
+    request: Request,
+    principal: auth.Principal = WRITER,
+    uow: InvoicingUnitOfWork = UOW,
+    view: InvoicingUnitOfWork = READ_UOW,
 ) -> dict[str, Any]:
     """Method B: numbered and published at once; sent only on request."""
-    runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
-        row, _document = await proformas.create_proforma(
-            session, runtime, _settings(request), client_id=client_id, data=data, requested_by=principal.sub
-        )
-        answer = await reading.detail(session, row)
-    runtime.relay.wake()
-    return answer
+    row, _document = await proformas.create_proforma(
+        uow, settings_of(request), data.command(client_id, principal.sub)
+    )
+    return await reading.detail_of(view, row)
 
 
 @router.post("/proformas/{number}/send", status_code=202)
 async def send_proforma(
-    number: str,
-    request: Request,
-    principal: auth.Principal = WRITER,
-    session: AsyncSession = Depends(unit_of_work),
+    number: str, principal: auth.Principal = WRITER, uow: InvoicingUnitOfWork = UOW
 ) -> dict[str, Any]:
-    row = await proformas.get_proforma(session, number)
-    return await request_send(session, request, row, principal)
+    return await sending.request_send(
+        uow, RequestSend(number, principal.email or principal.sub, proforma=True)
+    )

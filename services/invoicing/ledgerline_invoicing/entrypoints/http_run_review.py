@@ -9,25 +9,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerline_invoicing.adapters import run_review_queries
 from ledgerline_invoicing.domain.run_review import FlagCode
 from ledgerline_invoicing.entrypoints import schemas
-from ledgerline_invoicing.entrypoints.deps import unit_of_work
+from ledgerline_invoicing.entrypoints.deps import read_unit_of_work, settings_of, unit_of_work
 from ledgerline_invoicing.service import billing_runs, run_approval
-from ledgerline_invoicing.service.run_review import (
-    CSV_COLUMNS,
-    review_csv_rows,
-    review_out,
-    review_run,
-    reviewable_run,
-)
+from ledgerline_invoicing.service.commands import ApproveRun
+from ledgerline_invoicing.service.run_review import CSV_COLUMNS, review_csv_rows, review_for_csv
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared import auth
 from ledgerline_shared.spreadsheet_safety import neutralise
 
 router = APIRouter(prefix="/api/v1", tags=["billing runs"])
 READ = Depends(auth.require(auth.READ))
+READ_UOW = Depends(read_unit_of_work)
 
 
 class ApprovalIn(schemas.Strict):
@@ -41,18 +36,10 @@ async def list_billing_runs(
     mode: str | None = Query(default=None, pattern="^(preview|production)$"),
     page: int = Query(default=1, ge=1),
     page_size: int = Query(default=20, ge=1, le=200),
-    session: AsyncSession = Depends(unit_of_work),
+    uow: InvoicingUnitOfWork = READ_UOW,
 ) -> dict[str, Any]:
     """Billing runs, newest first (Documents → Pre-production's run list)."""
-    total, runs = await run_review_queries.list_runs(
-        session, period=period, mode=mode, page=page, page_size=page_size
-    )
-    return {
-        "total": total,
-        "page": page,
-        "page_size": page_size,
-        "items": [billing_runs.run_out(r) for r in runs],
-    }
+    return await billing_runs.list_runs(uow, period=period, mode=mode, page=page, page_size=page_size)
 
 
 @router.get("/billing-runs/{run_id}/review", dependencies=[READ])
@@ -62,25 +49,19 @@ async def get_review(
     flag: FlagCode | None = Query(default=None),
     page: int = Query(default=1, ge=1),
     page_size: int = Query(default=100, ge=1, le=1000),
-    session: AsyncSession = Depends(unit_of_work),
+    uow: InvoicingUnitOfWork = READ_UOW,
 ) -> dict[str, Any]:
     """A completed preview run reviewed by exception: counts per flag, the flagged previews by impact
     (`flag` keeps one flag's), totals against the previous period, and the run's approvals."""
-    settings = request.app.state.settings
-    run = await reviewable_run(session, run_id)
-    out = review_out(run, await review_run(session, settings, run), flag=flag, page=page, page_size=page_size)
-    out["approval_required"] = settings.run_approval_required
-    out["approvals"] = await run_approval.approvals_out(session, run_id)
-    return out
+    return await run_approval.review_report(
+        uow, settings_of(request), run_id, flag=flag, page=page, page_size=page_size
+    )
 
 
 @router.get("/billing-runs/{run_id}/review.csv", dependencies=[READ])
-async def get_review_csv(
-    run_id: str, request: Request, session: AsyncSession = Depends(unit_of_work)
-) -> Response:
+async def get_review_csv(run_id: str, request: Request, uow: InvoicingUnitOfWork = READ_UOW) -> Response:
     """One row per flag of each flagged preview, by impact; text cells neutralised as exports are."""
-    run = await reviewable_run(session, run_id)
-    review = await review_run(session, request.app.state.settings, run)
+    run, review = await review_for_csv(uow, settings_of(request), run_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -99,23 +80,21 @@ async def approve_billing_run(
     data: ApprovalIn,
     request: Request,
     principal: auth.Principal = Depends(auth.require(auth.WRITE)),
-    session: AsyncSession = Depends(unit_of_work),
+    uow: InvoicingUnitOfWork = Depends(unit_of_work),
 ) -> dict[str, Any]:
     """A second person approves a completed preview run (four eyes): with a comment, or each blocking
     flag acknowledged. Refused for the person who started it (403)."""
-    row = await run_approval.approve_run(
-        session,
-        request.app.state.settings,
-        run_id,
-        principal,
-        data.comment,
-        [code.value for code in data.acknowledged_flags],
+    command = ApproveRun(
+        run_id=run_id,
+        approver=principal.sub,
+        approver_name=principal.name,
+        comment=data.comment,
+        acknowledged=tuple(code.value for code in data.acknowledged_flags),
     )
-    return run_approval.approval_out(row, None)
+    return await run_approval.approve_run(uow, settings_of(request), command)
 
 
 @router.get("/billing-runs/{run_id}/approvals", dependencies=[READ])
-async def get_approvals(run_id: str, session: AsyncSession = Depends(unit_of_work)) -> list[dict[str, Any]]:
+async def get_approvals(run_id: str, uow: InvoicingUnitOfWork = READ_UOW) -> list[dict[str, Any]]:
     """Every approval of the run, newest first, each with whether it still stands and why not."""
-    await reviewable_run(session, run_id)
-    return await run_approval.approvals_out(session, run_id)
+    return await run_approval.approvals(uow, run_id)

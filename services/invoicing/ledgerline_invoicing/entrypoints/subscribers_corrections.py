@@ -14,21 +14,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.errors import DomainError
 from ledgerline_invoicing.service import credit_notes
+from ledgerline_invoicing.service.commands import ApplyCreditRequest, CreditLine
 from ledgerline_invoicing.service.errors import NotFound
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.events import CreditNoteRequested
 from ledgerline_shared.messaging.consumer import Handler, Inbound, PermanentError
 from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import CREDITNOTE_REQUESTED
 
 
+def command_of(event: Inbound[CreditNoteRequested]) -> ApplyCreditRequest:
+    request = event.data
+    lines = None
+    if request.lines is not None:
+        lines = tuple(
+            CreditLine(
+                label=line.label,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                vat_rate=line.vat_rate,
+                article_code=line.article_code,
+            )
+            for line in request.lines
+        )
+    return ApplyCreditRequest(
+        request_id=request.request_id,
+        invoice_number=request.invoice_number,
+        reason=request.reason,
+        lines=lines,
+        # Who asked: the requester the event names, else the system that published it.
+        requested_by=request.requested_by or event.envelope.source,
+    )
+
+
 def credit_note_requested(
     runtime: ServiceRuntime, settings: InvoicingSettings
 ) -> Handler[CreditNoteRequested]:
     async def handle(event: Inbound[CreditNoteRequested], session: AsyncSession) -> None:
-        # Who asked: the requester the event names, else the system that published it.
-        requested_by = event.data.requested_by or event.envelope.source
+        uow = InvoicingUnitOfWork.joining(session, runtime.event_sink, event.after_commit)
         try:
-            await credit_notes.apply_credit_request(session, runtime, settings, event.data, requested_by)
+            await credit_notes.apply_credit_request(uow, settings, command_of(event))
         except DomainError as refusal:
             raise PermanentError(
                 f"credit note refused for {event.data.invoice_number}: {refusal}"

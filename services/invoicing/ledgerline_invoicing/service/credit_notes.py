@@ -17,24 +17,25 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_invoicing.adapters.orm import ClientRow, DocumentRow
+from ledgerline_invoicing.adapters.orm import DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.credit import (
-    CreditLineLike,
     CreditPlan,
     InvoiceStatus,
     credit_note_document,
     plan_cancellation,
     plan_partial_credit,
 )
+from ledgerline_invoicing.service.commands import (
+    ApplyCreditRequest,
+    CancelInvoice,
+    CreditLine,
+    CreditPartially,
+)
 from ledgerline_invoicing.service.errors import NotFound
-from ledgerline_invoicing.service.issuing import invoice_recipients, issue_built_document
+from ledgerline_invoicing.service.issuing import issue_built_document
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import Document, DocumentType
-from ledgerline_shared.contracts.events import CreditNoteRequested
-from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import CREDITNOTE_REQUESTED
 
 # The idempotent consumer remembers ce_ids in processed_events; the request_ids of
@@ -53,153 +54,122 @@ class CreditOutcome:
 
 
 async def cancel_invoice(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
-    settings: InvoicingSettings,
-    *,
-    number: str,
-    reason: str | None,
-    requested_by: str,
-    issue_date: dt.date | None = None,
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, cmd: CancelInvoice
 ) -> CreditOutcome:
     """Method A: a credit note for the whole remaining amount; the invoice becomes cancelled."""
-
-    def plan(invoice: Document, status: InvoiceStatus, earlier: Sequence[Document]) -> CreditPlan:
-        return plan_cancellation(invoice, status, earlier, reason)
-
-    return await _credit(session, runtime, settings, number, plan, requested_by, issue_date)
-
-
-async def credit_partially(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
-    settings: InvoicingSettings,
-    *,
-    number: str,
-    reason: str | None,
-    lines: Sequence[CreditLineLike],
-    requested_by: str,
-    issue_date: dt.date | None = None,
-) -> CreditOutcome:
-    """A partial credit note; the invoice becomes partially_credited, or credited when nothing remains."""
-
-    def plan(invoice: Document, status: InvoiceStatus, earlier: Sequence[Document]) -> CreditPlan:
-        return plan_partial_credit(invoice, status, earlier, reason, lines)
-
-    return await _credit(session, runtime, settings, number, plan, requested_by, issue_date)
-
-
-async def apply_credit_request(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
-    settings: InvoicingSettings,
-    request: CreditNoteRequested,
-    requested_by: str,
-) -> CreditOutcome | None:
-    """creditnote.requested: without lines a cancellation, with lines a partial credit.
-    None when this request_id was already applied (nothing is done twice)."""
-    # The invoice is locked first, so a duplicate arriving concurrently waits here and then sees
-    # the request_id the first one recorded.
-    await _lock_invoice(session, request.invoice_number)
-    processed = runtime.tables.processed
-    seen = await session.scalar(
-        select(processed.c.ce_id).where(
-            processed.c.consumer == REQUEST_IDS, processed.c.ce_id == request.request_id
-        )
-    )
-    if seen is not None:
-        return None
-    if request.lines is None:
-        outcome = await cancel_invoice(
-            session,
-            runtime,
-            settings,
-            number=request.invoice_number,
-            reason=request.reason,
-            requested_by=requested_by,
-        )
-    else:
-        outcome = await credit_partially(
-            session,
-            runtime,
-            settings,
-            number=request.invoice_number,
-            reason=request.reason,
-            lines=request.lines,
-            requested_by=requested_by,
-        )
-    await session.execute(
-        insert(processed).values(
-            consumer=REQUEST_IDS,
-            ce_id=request.request_id,
-            topic=CREDITNOTE_REQUESTED,
-            processed_at=dt.datetime.now(dt.UTC),
-        )
-    )
+    async with uow:
+        outcome = await _cancel(uow, settings, cmd)
+        await uow.commit()
     return outcome
 
 
-async def _lock_invoice(session: AsyncSession, number: str) -> DocumentRow:
-    row = await session.scalar(
-        select(DocumentRow)
-        .where(DocumentRow.number == number)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        # A preview has no number; it is addressed by its id and refused by the domain rule.
-        row = await session.scalar(
-            select(DocumentRow).where(DocumentRow.id == number, DocumentRow.number.is_(None))
-        )
+async def credit_partially(
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, cmd: CreditPartially
+) -> CreditOutcome:
+    """A partial credit note; the invoice becomes partially_credited, or credited when nothing remains."""
+    async with uow:
+        outcome = await _credit_partially(uow, settings, cmd)
+        await uow.commit()
+    return outcome
+
+
+async def apply_credit_request(
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, cmd: ApplyCreditRequest
+) -> CreditOutcome | None:
+    """creditnote.requested: without lines a cancellation, with lines a partial credit.
+    None when this request_id was already applied (nothing is done twice)."""
+    async with uow:
+        # The invoice is locked first, so a duplicate arriving concurrently waits here and then
+        # sees the request_id the first one recorded.
+        await _lock_invoice(uow, cmd.invoice_number)
+        if await uow.processed_requests.seen(REQUEST_IDS, cmd.request_id):
+            return None
+        if cmd.lines is None:
+            outcome = await _cancel(
+                uow,
+                settings,
+                CancelInvoice(number=cmd.invoice_number, reason=cmd.reason, requested_by=cmd.requested_by),
+            )
+        else:
+            outcome = await _credit_partially(
+                uow,
+                settings,
+                CreditPartially(
+                    number=cmd.invoice_number,
+                    reason=cmd.reason,
+                    lines=cmd.lines,
+                    requested_by=cmd.requested_by,
+                ),
+            )
+        await uow.processed_requests.remember(REQUEST_IDS, cmd.request_id, CREDITNOTE_REQUESTED)
+        await uow.commit()
+    return outcome
+
+
+async def _cancel(uow: InvoicingUnitOfWork, settings: InvoicingSettings, cmd: CancelInvoice) -> CreditOutcome:
+    def plan(invoice: Document, status: InvoiceStatus, earlier: Sequence[Document]) -> CreditPlan:
+        return plan_cancellation(invoice, status, earlier, cmd.reason)
+
+    return await _credit(uow, settings, cmd.number, plan, cmd.requested_by, cmd.issue_date)
+
+
+async def _credit_partially(
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, cmd: CreditPartially
+) -> CreditOutcome:
+    lines: Sequence[CreditLine] = cmd.lines
+
+    def plan(invoice: Document, status: InvoiceStatus, earlier: Sequence[Document]) -> CreditPlan:
+        return plan_partial_credit(invoice, status, earlier, cmd.reason, lines)
+
+    return await _credit(uow, settings, cmd.number, plan, cmd.requested_by, cmd.issue_date)
+
+
+async def _lock_invoice(uow: InvoicingUnitOfWork, number: str) -> DocumentRow:
+    row = await uow.documents.lock(number)
     if row is None:
         raise NotFound("document", number, "number")
     return row
 
 
 async def _credit(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
+    uow: InvoicingUnitOfWork,
     settings: InvoicingSettings,
     number: str,
     planner: Planner,
     requested_by: str,
     issue_date: dt.date | None,
 ) -> CreditOutcome:
-    row = await _lock_invoice(session, number)
+    row = await _lock_invoice(uow, number)  # before the number sequence, as every credit path
     invoice = Document.model_validate_json(row.body)
     # Only invoices carry a credit status; other types are refused by the domain on their type.
     status = InvoiceStatus(row.status) if row.type == DocumentType.INVOICE.value else InvoiceStatus.ISSUED
-    earlier = [
-        Document.model_validate_json(body)
-        for body in (
-            await session.scalars(
-                select(DocumentRow.body)
-                .where(
-                    DocumentRow.original_number == row.number,
-                    DocumentRow.type == DocumentType.CREDIT_NOTE.value,
-                )
-                .order_by(DocumentRow.number)
-            )
-        ).all()
-    ]
-    plan = planner(invoice, status, earlier)
-    client = await session.get(ClientRow, row.client_id)
+    earlier = await uow.documents.credit_notes_of(row.number) if row.number else []
+    plan = planner(invoice, status, earlier)  # the rules and the ceiling: domain/credit.py
+    client = await uow.clients.get(row.client_id)
     if client is None:  # the foreign key makes this impossible; say so plainly if it ever happens
         raise NotFound("client", row.client_id, "client_id")
     # The buyer stays the invoice's (same party, same address); the e-mail goes to today's recipients.
-    buyer = invoice.buyer.model_copy(update={"recipients": await invoice_recipients(session, client.id)})
+    buyer = invoice.buyer.model_copy(update={"recipients": await uow.clients.invoice_recipients(client.id)})
     day = issue_date or dt.date.today()
+    # What the invoice becomes once this note counts travels on the note's event (export shows it).
+    credited_after = row.credited_total + plan.totals.gross_total
 
     def build(credit_number: str) -> Document:
         note = credit_note_document(
             invoice, plan, issue_date=day, number=credit_number, requested_by=requested_by
         )
-        return note.model_copy(update={"buyer": buyer})
+        return note.model_copy(
+            update={
+                "buyer": buyer,
+                "credited_invoice_status": plan.new_status,
+                "credited_invoice_total": credited_after,
+            }
+        )
 
     note_row, note = await issue_built_document(
-        session, runtime, settings, kind=DocumentType.CREDIT_NOTE, client=client, issue_date=day, build=build
+        uow, settings, kind=DocumentType.CREDIT_NOTE, client=client, issue_date=day, build=build
     )
-    row.credited_total = row.credited_total + note.totals.gross_total
-    row.status = plan.new_status.value
-    await session.flush()
+    await uow.documents.mark_credited(
+        row, row.credited_total + note.totals.gross_total, plan.new_status.value
+    )
     return CreditOutcome(credit_note=note_row, document=note, invoice=row)

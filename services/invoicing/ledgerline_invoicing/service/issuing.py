@@ -1,21 +1,22 @@
-"""Issuing a document: number it, store it and queue its event, all in the caller's transaction."""
+"""Issuing a document: number it, store it and queue its event, all in the caller's unit of work.
+
+Where a document's number is taken: `take_numbers` (here) → adapters/number_sequence.py
+`NumberSequence.take` → `take_next_sequence` (one upsert of the (series, year) row, held locked
+until commit); the number's format is domain/numbering.py `format_number`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_invoicing.adapters.number_sequence import take_next_sequence
-from ledgerline_invoicing.adapters.orm import ClientRow, ContactRow, DocumentRow
+from ledgerline_invoicing.adapters.orm import ClientRow, DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.lines import DraftLine, to_document_lines
 from ledgerline_invoicing.domain.money import document_totals, tax_breakdown
 from ledgerline_invoicing.domain.numbering import format_number
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import (
     Address,
     ConsumptionLine,
@@ -25,7 +26,6 @@ from ledgerline_shared.contracts.document import (
     Party,
     Recipient,
 )
-from ledgerline_shared.runtime import ServiceRuntime
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
     INVOICE_ISSUED,
@@ -49,19 +49,18 @@ def prefix_of(settings: InvoicingSettings, kind: DocumentType) -> str:
     }[kind]
 
 
-async def invoice_recipients(session: AsyncSession, client_id: str) -> list[Recipient]:
-    rows = (
-        await session.scalars(
-            select(ContactRow)
-            .where(ContactRow.client_id == client_id, ContactRow.invoice_recipient.is_(True))
-            .order_by(ContactRow.name)
-        )
-    ).all()
-    return [Recipient(name=c.name, email=c.email) for c in rows]
+async def take_numbers(
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, kind: DocumentType, year: int, count: int = 1
+) -> list[str]:
+    """The next `count` numbers of the kind's series and year, in order, taken in the unit of work's
+    transaction: a rollback gives them back, and a concurrent issuer waits for the commit."""
+    prefix = prefix_of(settings, kind)
+    last = await uow.numbers.take(prefix, year, count)
+    return [format_number(prefix, year, seq) for seq in range(last - count + 1, last + 1)]
 
 
 async def buyer_snapshot(
-    session: AsyncSession, client: ClientRow, recipients: Sequence[Recipient] | None = None
+    uow: InvoicingUnitOfWork, client: ClientRow, recipients: Sequence[Recipient] | None = None
 ) -> Party:
     """The client as it stands now: a regeneration uses the current address (user guide).
 
@@ -69,7 +68,7 @@ async def buyer_snapshot(
     reads those of a whole chunk of clients in one query); read here otherwise.
     """
     if recipients is None:
-        recipients = await invoice_recipients(session, client.id)
+        recipients = await uow.clients.invoice_recipients(client.id)
     return _buyer(client, recipients)
 
 
@@ -92,8 +91,7 @@ def _buyer(client: ClientRow, recipients: Sequence[Recipient]) -> Party:
 
 
 async def issue_document(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
+    uow: InvoicingUnitOfWork,
     settings: InvoicingSettings,
     *,
     kind: DocumentType,
@@ -107,13 +105,17 @@ async def issue_document(
     requested_by: str | None = None,
     run_id: str | None = None,
 ) -> tuple[DocumentRow, Document]:
-    """Build, number (except previews), store and publish one document."""
-    document = await _numbered_document(
-        session,
+    """Build, number (except previews), store and publish one document, in the open unit of work."""
+    buyer = await buyer_snapshot(uow, client)
+    number = None
+    if kind is not DocumentType.PREVIEW:
+        (number,) = await take_numbers(uow, settings, kind, issue_date.year)
+    document = _document(
         settings,
+        number=number,
         kind=kind,
         client=client,
-        buyer=await buyer_snapshot(session, client),
+        buyer=buyer,
         lines=lines,
         issue_date=issue_date,
         period=period,
@@ -123,10 +125,8 @@ async def issue_document(
         requested_by=requested_by,
         run_id=run_id,
     )
-    row = DocumentRow(**_row_values(document, client, run_id))
-    session.add(row)
-    await session.flush()
-    await runtime.emit(session, EVENT_OF[kind], document.number or run_id or str(document.id), document)
+    row = await uow.documents.add(document, client, run_id)
+    uow.emit(EVENT_OF[kind], document.number or run_id or str(document.id), document)
     return row, document
 
 
@@ -159,8 +159,7 @@ def run_document(
 
 
 async def issue_run_documents(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
+    uow: InvoicingUnitOfWork,
     settings: InvoicingSettings,
     batch: Sequence[tuple[ClientRow, Document]],
     run_id: str | None,
@@ -180,55 +179,15 @@ async def issue_run_documents(
         raise ValueError("a batch of documents is of one kind and one issue year")
     kind, year = kinds.pop(), years.pop()
     if kind is not DocumentType.PREVIEW:
-        prefix = prefix_of(settings, kind)
-        first = await take_next_sequence(session, prefix, year, len(batch)) - len(batch) + 1
+        numbers = await take_numbers(uow, settings, kind, year, len(batch))
         batch = [
-            (client, document.model_copy(update={"number": format_number(prefix, year, first + n)}))
-            for n, (client, document) in enumerate(batch)
+            (client, document.model_copy(update={"number": number}))
+            for number, (client, document) in zip(numbers, batch, strict=True)
         ]
-    await session.execute(
-        insert(DocumentRow), [_row_values(document, client, run_id) for client, document in batch]
-    )
+    await uow.documents.add_all(batch, run_id)
     for _client, document in batch:
-        await runtime.emit(session, EVENT_OF[kind], document.number or run_id or str(document.id), document)
+        uow.emit(EVENT_OF[kind], document.number or run_id or str(document.id), document)
     return [document for _, document in batch]
-
-
-async def _numbered_document(
-    session: AsyncSession,
-    settings: InvoicingSettings,
-    *,
-    kind: DocumentType,
-    client: ClientRow,
-    buyer: Party,
-    lines: Sequence[DraftLine],
-    issue_date: dt.date,
-    period: str | None,
-    references: Sequence[DocumentReference] = (),
-    consumption: Sequence[ConsumptionLine] = (),
-    reason: str | None = None,
-    requested_by: str | None = None,
-    run_id: str | None = None,
-) -> Document:
-    number = None
-    if kind is not DocumentType.PREVIEW:
-        seq = await take_next_sequence(session, prefix_of(settings, kind), issue_date.year)
-        number = format_number(prefix_of(settings, kind), issue_date.year, seq)
-    return _document(
-        settings,
-        number=number,
-        kind=kind,
-        client=client,
-        buyer=buyer,
-        lines=lines,
-        issue_date=issue_date,
-        period=period,
-        references=references,
-        consumption=consumption,
-        reason=reason,
-        requested_by=requested_by,
-        run_id=run_id,
-    )
 
 
 def _document(
@@ -271,35 +230,8 @@ def _document(
     )
 
 
-def _row_values(document: Document, client: ClientRow, run_id: str | None) -> dict[str, Any]:
-    """The documents row of an issued (or previewed) document: one mapping for every way of issuing."""
-    return {
-        "id": str(document.id),
-        "number": document.number,
-        "type": document.type.value,
-        "status": "preview" if document.type is DocumentType.PREVIEW else "issued",
-        "client_id": client.id,
-        "client_code": client.code,
-        "client_name": client.name,
-        "period": document.period,
-        "issue_date": document.issue_date,
-        "month": document.issue_date.strftime("%Y-%m"),
-        "due_date": document.due_date,
-        "currency": document.currency,
-        "net_total": document.totals.net_total,
-        "tax_total": document.totals.tax_total,
-        "gross_total": document.totals.gross_total,
-        "original_number": document.references[0].number if document.references else None,
-        "run_id": run_id,
-        "body": document.model_dump_json(),
-        "reason": document.reason,
-        "requested_by": document.requested_by,
-    }
-
-
 async def issue_built_document(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
+    uow: InvoicingUnitOfWork,
     settings: InvoicingSettings,
     *,
     kind: DocumentType,
@@ -314,12 +246,10 @@ async def issue_built_document(
     """
     if kind is DocumentType.PREVIEW:
         raise ValueError("a preview carries no number; use issue_document")
-    seq = await take_next_sequence(session, prefix_of(settings, kind), issue_date.year)
-    document = build(format_number(prefix_of(settings, kind), issue_date.year, seq))
+    (number,) = await take_numbers(uow, settings, kind, issue_date.year)
+    document = build(number)
     if document.number is None or document.type is not kind or document.issue_date != issue_date:
         raise ValueError("the built document does not carry the number, type and date it was given")
-    row = DocumentRow(**_row_values(document, client, None))
-    session.add(row)
-    await session.flush()
-    await runtime.emit(session, EVENT_OF[kind], document.number, document)
+    row = await uow.documents.add(document, client)
+    uow.emit(EVENT_OF[kind], document.number, document)
     return row, document

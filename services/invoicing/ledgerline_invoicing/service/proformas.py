@@ -12,66 +12,46 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_invoicing.adapters.orm import ArticleRow, DocumentRow
+from ledgerline_invoicing.adapters.orm import DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.errors import InvalidBillingItem
 from ledgerline_invoicing.domain.lines import DraftLine
 from ledgerline_invoicing.domain.money import check_vat_rate, line_net
-from ledgerline_invoicing.entrypoints.schemas import ProformaIn, ProformaLineIn
-from ledgerline_invoicing.service.errors import NotFound
-from ledgerline_invoicing.service.folder import get_article, get_client
+from ledgerline_invoicing.service.commands import CreateProforma, ProformaLine
+from ledgerline_invoicing.service.folder import existing_article, existing_client
 from ledgerline_invoicing.service.issuing import issue_document
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import Document, DocumentType, LineKind
-from ledgerline_shared.runtime import ServiceRuntime
 
 NEGATIVE_ON_ARTICLE = "a negative amount is allowed only on a credit_note article"
 
 
 async def create_proforma(
-    session: AsyncSession,
-    runtime: ServiceRuntime,
-    settings: InvoicingSettings,
-    *,
-    client_id: str,
-    data: ProformaIn,
-    requested_by: str,
-    issue_date: dt.date | None = None,
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, cmd: CreateProforma
 ) -> tuple[DocumentRow, Document]:
-    client = await get_client(session, client_id)
-    lines = [await _draft(session, index, line) for index, line in enumerate(data.lines)]
-    return await issue_document(
-        session,
-        runtime,
-        settings,
-        kind=DocumentType.PROFORMA,
-        client=client,
-        lines=lines,
-        issue_date=issue_date or dt.date.today(),
-        reason=data.reason,
-        requested_by=requested_by,
-    )
-
-
-async def get_proforma(session: AsyncSession, number: str) -> DocumentRow:
-    row = await session.scalar(
-        select(DocumentRow).where(
-            DocumentRow.number == number, DocumentRow.type == DocumentType.PROFORMA.value
+    async with uow:
+        client = await existing_client(uow, cmd.client_id)
+        lines = [await _draft(uow, index, line) for index, line in enumerate(cmd.lines)]
+        issued = await issue_document(
+            uow,
+            settings,
+            kind=DocumentType.PROFORMA,
+            client=client,
+            lines=lines,
+            issue_date=cmd.issue_date or dt.date.today(),
+            reason=cmd.reason,
+            requested_by=cmd.requested_by,
         )
-    )
-    if row is None:
-        raise NotFound("proforma", number, "number")
-    return row
+        await uow.commit()
+    return issued
 
 
-async def _draft(session: AsyncSession, index: int, line: ProformaLineIn) -> DraftLine:
+async def _draft(uow: InvoicingUnitOfWork, index: int, line: ProformaLine) -> DraftLine:
     where = f"lines.{index}"
     rate = check_vat_rate(line.vat_rate, f"{where}.vat_rate")
     kind, account = LineKind.MANUAL, None
     if line.article_code is not None:
-        article: ArticleRow = await get_article(session, line.article_code, f"{where}.article_code")
+        article = await existing_article(uow, line.article_code, f"{where}.article_code")
         if line_net(line.quantity, line.unit_price) < 0 and article.kind != "credit_note":
             raise InvalidBillingItem(f"{where}.unit_price", NEGATIVE_ON_ARTICLE)
         kind, account = LineKind(article.kind), article.accounting_account

@@ -1,24 +1,28 @@
-"""The guide's read views: the month's list, pre-production, a client's invoices, an invoice's detail."""
+"""The guide's read views: the month's list, pre-production, a client's invoices, an invoice's detail.
+
+Read-only use cases: the entrypoints give them a read-only unit of work (no write lock is taken).
+`may_read` says whether the caller may see a client's documents (a portal user only their own):
+another client's document is answered as missing, so a number's existence is not revealed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy import asc, desc, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_invoicing.adapters.orm import CallRecordRow, DeliveryRow, DocumentRow
-from ledgerline_invoicing.domain.errors import DomainError
+from ledgerline_invoicing.adapters.document_queries import SORT_KEYS
+from ledgerline_invoicing.adapters.orm import CallRecordRow, DocumentRow
+from ledgerline_invoicing.service.commands import ListDocuments
 from ledgerline_invoicing.service.errors import NotFound
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 
-SORTS = {
-    "number": DocumentRow.number,
-    "issue_date": DocumentRow.issue_date,
-    "client": DocumentRow.client_name,
-    "total": DocumentRow.gross_total,
-}
+ClientFilter = Callable[[str], bool]
+
+
+def _anyone(_client_id: str) -> bool:
+    return True
 
 
 def summary_out(d: DocumentRow) -> dict[str, Any]:
@@ -42,121 +46,68 @@ def summary_out(d: DocumentRow) -> dict[str, Any]:
     }
 
 
-def sort_clause(sort: str) -> Any:
-    descending = sort.startswith("-")
-    column = SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise NotFound("sort key", sort, "sort")
-    return desc(column) if descending else asc(column)
-
-
-async def month_list(
-    session: AsyncSession,
-    *,
-    month: str,
-    type_: str | None,
-    status: str | None,
-    q: str | None,
-    sort: str,
-    page: int,
-    page_size: int,
-    client_ids: frozenset[str] | None = None,
-) -> dict[str, Any]:
-    query = select(DocumentRow).where(DocumentRow.month == month, DocumentRow.type != "preview")
-    if type_:
-        query = query.where(DocumentRow.type == type_)
-    if status:
-        query = query.where(DocumentRow.status == status)
-    if client_ids is not None:
-        query = query.where(DocumentRow.client_id.in_(client_ids))
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(DocumentRow.number).like(like),
-                func.lower(DocumentRow.client_name).like(like),
-                func.lower(DocumentRow.client_code).like(like),
-            )
+async def month_list(uow: InvoicingUnitOfWork, query: ListDocuments) -> dict[str, Any]:
+    if query.sort.lstrip("-") not in SORT_KEYS:
+        raise NotFound("sort key", query.sort, "sort")
+    async with uow:
+        total, rows = await uow.queries.month_page(
+            month=query.month,
+            type_=query.type_,
+            status=query.status,
+            q=query.q,
+            sort=query.sort,
+            page=query.page,
+            page_size=query.page_size,
+            client_ids=query.client_ids,
         )
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (
-        await session.scalars(
-            query.order_by(sort_clause(sort), DocumentRow.number)
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        )
-    ).all()
     return {
-        "month": month,
+        "month": query.month,
         "total": total,
-        "page": page,
-        "page_size": page_size,
+        "page": query.page,
+        "page_size": query.page_size,
         "items": [summary_out(r) for r in rows],
     }
 
 
-async def previews(session: AsyncSession, period: str) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(DocumentRow)
-        .where(DocumentRow.type == "preview", DocumentRow.period == period)
-        .order_by(DocumentRow.client_code)
-    )
-    return [summary_out(r) for r in rows.all()]
+async def previews(uow: InvoicingUnitOfWork, period: str) -> list[dict[str, Any]]:
+    async with uow:
+        return [summary_out(r) for r in await uow.queries.previews(period)]
 
 
 async def client_documents(
-    session: AsyncSession, client_id: str, limit: int, offset: int
+    uow: InvoicingUnitOfWork, client_id: str, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(DocumentRow)
-        .where(DocumentRow.client_id == client_id, DocumentRow.type != "preview")
-        .order_by(desc(DocumentRow.issue_date), desc(DocumentRow.created_at))
-        .limit(limit)
-        .offset(offset)
-    )
-    return [summary_out(r) for r in rows.all()]
+    async with uow:
+        return [summary_out(r) for r in await uow.queries.of_client(client_id, limit, offset)]
 
 
-async def get_document_row(session: AsyncSession, number: str) -> DocumentRow:
-    row = await session.scalar(select(DocumentRow).where(DocumentRow.number == number))
-    if row is None:
-        # A preview is addressed by its id; it is not a document one can act on.
-        row = await session.scalar(select(DocumentRow).where(DocumentRow.id == number))
-    if row is None:
+async def readable_document(
+    uow: InvoicingUnitOfWork, number: str, may_read: ClientFilter = _anyone
+) -> DocumentRow:
+    """A document by number (a preview by id) in the open unit of work, if the caller may see it."""
+    row = await uow.documents.get(number)
+    if row is None or not may_read(row.client_id):
         raise NotFound("document", number, "number")
     return row
 
 
-async def get_issued_row(session: AsyncSession, number: str) -> DocumentRow:
-    """A document one may act on (send, regenerate): issued, so numbered; a preview is refused."""
-    row = await get_document_row(session, number)
-    if row.number is None:
-        raise DomainError("number", "a preview is not an issued document")
-    return row
+async def invoice_detail(
+    uow: InvoicingUnitOfWork, number: str, may_read: ClientFilter = _anyone
+) -> dict[str, Any]:
+    async with uow:
+        return await _detail(uow, await readable_document(uow, number, may_read))
 
 
-async def detail(session: AsyncSession, row: DocumentRow) -> dict[str, Any]:
+async def detail_of(uow: InvoicingUnitOfWork, row: DocumentRow) -> dict[str, Any]:
+    """The detail of a document just issued (the answer to a credit or a proforma)."""
+    async with uow:
+        return await _detail(uow, row)
+
+
+async def _detail(uow: InvoicingUnitOfWork, row: DocumentRow) -> dict[str, Any]:
     body = json.loads(row.body)
-    linked = (
-        (
-            await session.scalars(
-                select(DocumentRow.number)
-                .where(DocumentRow.original_number == row.number)
-                .order_by(DocumentRow.number)
-            )
-        ).all()
-        if row.number
-        else []
-    )
-    deliveries = (
-        (
-            await session.scalars(
-                select(DeliveryRow).where(DeliveryRow.number == row.number).order_by(DeliveryRow.at)
-            )
-        ).all()
-        if row.number
-        else []
-    )
+    linked = await uow.queries.linked_numbers(row.number) if row.number else []
+    deliveries = await uow.queries.deliveries(row.number) if row.number else []
     key = row.number or row.id
     return {
         **summary_out(row),
@@ -208,20 +159,32 @@ def call_out(c: CallRecordRow) -> dict[str, Any]:
     }
 
 
-async def consumption_page(session: AsyncSession, number: str, page: int, page_size: int) -> dict[str, Any]:
-    query = select(CallRecordRow).where(CallRecordRow.invoice_number == number)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (
-        await session.scalars(
-            query.order_by(CallRecordRow.started_at, CallRecordRow.id)
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        )
-    ).all()
+async def consumption_page(
+    uow: InvoicingUnitOfWork, number: str, page: int, page_size: int, may_read: ClientFilter = _anyone
+) -> dict[str, Any]:
+    async with uow:
+        row = await readable_document(uow, number, may_read)
+        billed = row.number or ""
+        total, rows = await uow.queries.billed_calls_page(billed, page, page_size)
     return {
-        "number": number,
+        "number": billed,
         "total": total,
         "page": page,
         "page_size": page_size,
         "items": [call_out(r) for r in rows],
     }
+
+
+async def consumption_source(
+    uow: InvoicingUnitOfWork, number: str, may_read: ClientFilter = _anyone
+) -> str | None:
+    """The number whose billed call records a download lists (checked first, in its own read)."""
+    async with uow:
+        return (await readable_document(uow, number, may_read)).number
+
+
+async def billed_calls(uow: InvoicingUnitOfWork, number: str | None) -> AsyncIterator[dict[str, Any]]:
+    """The invoice's call records as answered, streamed in one read-only transaction."""
+    async with uow:
+        async for call in uow.queries.stream_billed_calls(number):
+            yield call_out(call)

@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_invoicing.adapters import run_review_queries as queries
 from ledgerline_invoicing.adapters.orm import BillingRunRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.money import line_net
@@ -28,6 +25,7 @@ from ledgerline_invoicing.domain.run_review import (
     previous_period,
 )
 from ledgerline_invoicing.service.errors import Conflict, NotFound
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import LineKind
 
 
@@ -42,8 +40,9 @@ def thresholds_of(settings: InvoicingSettings) -> ReviewThresholds:
     )
 
 
-async def reviewable_run(session: AsyncSession, run_id: str) -> BillingRunRow:
-    run = await session.get(BillingRunRow, run_id)
+async def reviewable_run(uow: InvoicingUnitOfWork, run_id: str) -> BillingRunRow:
+    """A completed preview run, in the open unit of work."""
+    run = await uow.runs.get(run_id)
     if run is None:
         raise NotFound("billing run", run_id, "run_id")
     if run.mode != "preview":
@@ -65,14 +64,16 @@ def _lines(body: str, currency: str) -> tuple[list[LineAmount], Decimal]:
     return lines, usage
 
 
-async def review_run(session: AsyncSession, settings: InvoicingSettings, run: BillingRunRow) -> RunReview:
+async def review_run(uow: InvoicingUnitOfWork, settings: InvoicingSettings, run: BillingRunRow) -> RunReview:
+    """Every preview of the run flagged (domain/run_review.py), in the open unit of work."""
+    queries = uow.review
     thresholds = thresholds_of(settings)
     period = BillingPeriod.parse(run.period)
-    subscriptions = await queries.active_subscriptions(session, run.id, period.first_day, period.last_day)
-    calls = await queries.period_call_records(session, run.id, run.period)
-    recipients = await queries.invoice_recipients(session, run.id)
-    credits = await queries.every_cycle_credits(session, run.id)
-    history = await queries.past_invoices(session, run.id, run.period, thresholds.usage_cycles)
+    subscriptions = await queries.active_subscriptions(run.id, period.first_day, period.last_day)
+    calls = await queries.period_call_records(run.id, run.period)
+    recipients = await queries.invoice_recipients(run.id)
+    credits = await queries.every_cycle_credits(run.id)
+    history = await queries.past_invoices(run.id, run.period, thresholds.usage_cycles)
     unrated: dict[str, int] = {}
     left_out: list[dict[str, str]] = (run.report or {}).get("unrated_call_records", [])  # type: ignore[assignment]
     for record in left_out:  # the records the run kept unrated
@@ -80,7 +81,7 @@ async def review_run(session: AsyncSession, settings: InvoicingSettings, run: Bi
 
     reviews: list[PreviewReview] = []
     current: list[LineAmount] = []
-    for row in await queries.run_previews(session, run.id):
+    for row in await queries.run_previews(run.id):
         lines, usage = _lines(row.body, row.currency)
         current.extend(lines)
         facts = PreviewFacts(
@@ -104,7 +105,7 @@ async def review_run(session: AsyncSession, settings: InvoicingSettings, run: Bi
         ]
         reviews.append(flag_preview(facts, past, thresholds))
 
-    previous_run, invoices = await queries.period_invoices(session, str(previous_period(period)))
+    previous_run, invoices = await queries.period_invoices(str(previous_period(period)))
     previous = [line for currency, body in invoices for line in _lines(body, currency)[0]]
     return RunReview(tuple(reviews), compare_totals(current, previous), previous_run)
 
@@ -226,3 +227,12 @@ def review_csv_rows(review: RunReview) -> Iterator[list[str | Decimal]]:
                 flag.impact,
                 flag.sentence,
             ]
+
+
+async def review_for_csv(
+    uow: InvoicingUnitOfWork, settings: InvoicingSettings, run_id: str
+) -> tuple[BillingRunRow, RunReview]:
+    """A completed preview run and its review (the CSV download)."""
+    async with uow:
+        run = await reviewable_run(uow, run_id)
+        return run, await review_run(uow, settings, run)

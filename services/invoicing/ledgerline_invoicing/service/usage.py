@@ -8,20 +8,16 @@ malformed record (bad kind, no cdr_id) is not stored and listed with why.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-import asyncpg
-from sqlalchemy import select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ledgerline_invoicing.adapters.orm import CallRecordRow, ClientRow, RatePlanRow
+from ledgerline_invoicing.adapters.call_records import CDR_ID, UNRATABLE_REASON
+from ledgerline_invoicing.adapters.orm import RatePlanRow
 from ledgerline_invoicing.domain.rating import CallKind, Increment, RatePlan, RateRule, rate_fields
 from ledgerline_invoicing.service.call_record_parsing import CallFields
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.events import CallRecord
 
 MAX_BATCH = 10_000  # records of one POST /usage (spec)
@@ -47,8 +43,7 @@ class IngestionResult:
 
 
 def plan_from_row(row: RatePlanRow) -> RatePlan:
-    from decimal import Decimal
-
+    """A stored rate plan as the rating rules see it (their checks run on construction)."""
     return RatePlan(
         row.code,
         [
@@ -65,6 +60,12 @@ def plan_from_row(row: RatePlanRow) -> RatePlan:
     )
 
 
+_NOT_RATED = (None, None, None, None, None, None)  # destination .. cost
+
+
+_KIND_TEXT = {kind: kind.value for kind in CallKind}  # the enum's .value is a slow property
+
+
 class RatingContext:
     """Clients and plans looked up once per batch, not once per record."""
 
@@ -72,87 +73,53 @@ class RatingContext:
         self.clients: dict[str, tuple[str, str | None] | None] = {}
         self.plans: dict[str, RatePlan | None] = {}
 
-    async def load(self, session: AsyncSession, accounts: set[str]) -> None:
+    async def load(self, uow: InvoicingUnitOfWork, accounts: set[str]) -> None:
         missing = accounts - self.clients.keys()
         if missing:
-            rows = await session.execute(
-                select(ClientRow.code, ClientRow.id, ClientRow.rate_plan_code).where(
-                    ClientRow.code.in_(missing)
-                )
-            )
-            for code, client_id, plan_code in rows:
+            for code, client_id, plan_code in await uow.clients.by_accounts(missing):
                 self.clients[code] = (client_id, plan_code)
             for code in missing - self.clients.keys():
                 self.clients[code] = None
         plan_codes = {c[1] for c in self.clients.values() if c and c[1]} - self.plans.keys()
         if not plan_codes:
             return  # every plan needed is known already (the usual case after the first batch)
-        for row in (await session.scalars(select(RatePlanRow).where(RatePlanRow.code.in_(plan_codes)))).all():
+        for row in await uow.catalog.rate_plans(plan_codes):
             self.plans[row.code] = plan_from_row(row)
 
+    def stored_row(self, record: CallRecord | CallFields) -> tuple[Any, ...]:
+        """The record as stored, rated or with why not, a tuple in STORED_COLUMNS order
+        (adapters/call_records.py).
 
-# The stored columns, in the order of `_stored_row`'s tuples (COPY takes tuples, not dicts).
-_COLUMNS = (
-    "cdr_id",
-    "account",
-    "started_at",
-    "period",
-    "kind",
-    "duration_s",
-    "units",
-    "caller",
-    "callee",
-    "client_id",
-    "destination",
-    "prefix",
-    "unit_price",
-    "connection_fee",
-    "billable_s",
-    "cost",
-    "unratable_reason",
-)
-_CDR_ID = 0
-_STARTED_AT = 2
-_REASON = len(_COLUMNS) - 1
-_NOT_RATED = (None, None, None, None, None, None)  # destination .. cost
-
-
-_KIND_TEXT = {kind: kind.value for kind in CallKind}  # the enum's .value is a slow property
-
-
-def _stored_row(record: CallRecord | CallFields, ctx: RatingContext) -> tuple[Any, ...]:
-    """The record as stored, rated or with why not, a tuple in `_COLUMNS` order.
-
-    Built straight as a tuple from `rate_fields`' tuple: this runs once per record, and a dict or an
-    object per record cost more than the rating itself.
-    """
-    cdr_id, account, started, kind = record.cdr_id, record.account, record.started_at, record.kind
-    duration, units, callee = record.duration_s, record.units, record.callee
-    # Stored as an instant: the driver sends it in UTC to PostgreSQL; the SQLite path converts it
-    # (SQLite keeps no offset, and sorting a client's calls needs one time scale).
-    # The month as the caller lived it: the record's own offset, not UTC (as strftime("%Y-%m")).
-    month = f"{started.year}-{started.month:02d}"
-    kind_text = _KIND_TEXT.get(kind, kind)
-    # The record's own columns, then who it belongs to and how it was rated (or why not); one flat
-    # tuple per branch rather than joined tuples.
-    client = ctx.clients.get(account)
-    if client is None:
+        Built straight as a tuple from `rate_fields`' tuple: this runs once per record, and a dict or an
+        object per record cost more than the rating itself.
+        """
+        cdr_id, account, started, kind = record.cdr_id, record.account, record.started_at, record.kind
+        duration, units, callee = record.duration_s, record.units, record.callee
+        # Stored as an instant: the driver sends it in UTC to PostgreSQL; the SQLite path converts it
+        # (SQLite keeps no offset, and sorting a client's calls needs one time scale).
+        # The month as the caller lived it: the record's own offset, not UTC (as strftime("%Y-%m")).
+        month = f"{started.year}-{started.month:02d}"
+        kind_text = _KIND_TEXT.get(kind, kind)
+        # The record's own columns, then who it belongs to and how it was rated (or why not); one flat
+        # tuple per branch rather than joined tuples.
+        client = self.clients.get(account)
+        if client is None:
+            return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
+                    None, *_NOT_RATED, "unknown account")  # fmt: skip
+        plan = self.plans.get(client[1]) if client[1] else None
+        rated = rate_fields(plan, kind, callee, duration, units)
+        if isinstance(rated, str):
+            return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
+                    client[0], *_NOT_RATED, rated)  # fmt: skip
+        rule, billable, _, fee, cost = rated
         return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
-                None, *_NOT_RATED, "unknown account")  # fmt: skip
-    plan = ctx.plans.get(client[1]) if client[1] else None
-    rated = rate_fields(plan, kind, callee, duration, units)
-    if isinstance(rated, str):
-        return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
-                client[0], *_NOT_RATED, rated)  # fmt: skip
-    rule, billable, _, fee, cost = rated
-    return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
-            client[0], rule.label, rule.prefix, rule.unit_price, fee, billable, cost, None)  # fmt: skip
+                client[0], rule.label, rule.prefix, rule.unit_price, fee, billable, cost, None)  # fmt: skip
 
 
 async def ingest(
-    session: AsyncSession, records: Sequence[CallRecord | CallFields], ctx: RatingContext | None = None
+    uow: InvoicingUnitOfWork, records: Sequence[CallRecord | CallFields], ctx: RatingContext | None = None
 ) -> IngestionResult:
-    """Store and rate a batch in the caller's transaction; a cdr_id seen before is a duplicate."""
+    """Store and rate a batch in one transaction; a cdr_id seen before is a duplicate."""
     ctx = ctx or RatingContext()
     result = IngestionResult()
     seen: set[str] = set()
@@ -171,120 +138,15 @@ async def ingest(
         unique.append(record)
     if not unique:
         return result
-    await ctx.load(session, {r.account for r in unique})
-    if session.get_bind().dialect.name == "postgresql":
-        inserted, rows = await _store_by_copy(session, unique, ctx)
-    else:
-        rows = [_stored_row(r, ctx) for r in unique]
-        stmt = (
-            sqlite_insert(CallRecordRow)
-            .on_conflict_do_nothing(index_elements=["cdr_id"])
-            .returning(CallRecordRow.cdr_id)
-        )
-        inserted = set()
-        for start in range(0, len(rows), 2000):
-            chunk = [
-                dict(zip(_COLUMNS, row, strict=True), started_at=row[_STARTED_AT].astimezone(dt.UTC))
-                for row in rows[start : start + 2000]
-            ]
-            inserted.update((await session.execute(stmt, chunk)).scalars().all())
+    async with uow:
+        await ctx.load(uow, {r.account for r in unique})
+        inserted, rows = await uow.call_records.copy_call_records(unique, ctx.stored_row)
+        await uow.commit()
     result.accepted = len(inserted)
     result.duplicates += len(unique) - len(inserted)
     for row in rows:
-        if row[_REASON] is not None and row[_CDR_ID] in inserted:
-            result.rejected.append({"cdr_id": row[_CDR_ID], "reason": f"kept unrated: {row[_REASON]}"})
+        if row[UNRATABLE_REASON] is not None and row[CDR_ID] in inserted:
+            result.rejected.append(
+                {"cdr_id": row[CDR_ID], "reason": f"kept unrated: {row[UNRATABLE_REASON]}"}
+            )
     return result
-
-
-async def _store_by_copy(
-    session: AsyncSession, records: list[CallRecord | CallFields], ctx: RatingContext
-) -> tuple[set[str], list[tuple[Any, ...]]]:
-    """PostgreSQL: rate and COPY the batch straight into call_records; a cdr_id already stored is a
-    duplicate. Returns the cdr_ids stored and their rows.
-
-    Same outcome as the executemany path, several times faster: the rows travel in COPY's binary
-    format, and are rated as COPY sends them (the driver sends every 512 kB, so the server stores
-    the first rows while the next ones are rated). Each COPY runs under a savepoint:
-    - first, the whole batch: a batch of new records, the usual case, is one statement;
-    - if one of them is stored already (a batch sent again), the unique index stops the COPY and
-      the savepoint undoes it; one indexed look-up then finds the cdr_ids stored, and the others
-      are copied;
-    - should another transaction store one of those in between, that COPY fails too and the
-      batch goes the race-proof way (`_store_by_staging`).
-    It runs on the session's own connection, so it is part of the caller's transaction.
-    """
-    raw = await _driver_connection(session)
-    rows: list[tuple[Any, ...]] = []
-
-    def rated_rows() -> Iterator[tuple[Any, ...]]:
-        for record in records:
-            row = _stored_row(record, ctx)
-            rows.append(row)
-            yield row
-
-    try:
-        async with _savepoint(raw):
-            await raw.copy_records_to_table("call_records", records=rated_rows(), columns=_COLUMNS)
-        return {row[_CDR_ID] for row in rows}, rows
-    except asyncpg.UniqueViolationError:
-        pass
-    stored = {
-        r[0]
-        for r in await raw.fetch(
-            "SELECT cdr_id FROM call_records WHERE cdr_id = ANY($1::text[])", [r.cdr_id for r in records]
-        )
-    }
-    rated = {row[_CDR_ID]: row for row in rows}  # the COPY may have stopped before rating them all
-    rows = [rated.get(r.cdr_id) or _stored_row(r, ctx) for r in records if r.cdr_id not in stored]
-    if not rows:
-        return set(), []
-    try:
-        async with _savepoint(raw):
-            await raw.copy_records_to_table("call_records", records=rows, columns=_COLUMNS)
-    except asyncpg.UniqueViolationError:
-        return await _store_by_staging(raw, rows), rows
-    return {row[_CDR_ID] for row in rows}, rows
-
-
-async def _store_by_staging(raw: Any, rows: list[tuple[Any, ...]]) -> set[str]:
-    """COPY into a session-local table, then one INSERT ... ON CONFLICT DO NOTHING (race-proof)."""
-    columns = ", ".join(_COLUMNS)
-    # The columns' types without the constraints and the id sequence (ids are given by the insert).
-    await raw.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS call_records_incoming ON COMMIT DELETE ROWS "
-        f"AS SELECT {columns} FROM call_records WITH NO DATA"
-    )
-    await raw.copy_records_to_table("call_records_incoming", records=rows, columns=_COLUMNS)
-    inserted = await raw.fetch(
-        f"INSERT INTO call_records ({columns}) SELECT {columns} FROM call_records_incoming "
-        "ON CONFLICT (cdr_id) DO NOTHING RETURNING cdr_id"
-    )
-    await raw.execute("TRUNCATE call_records_incoming")  # a second batch in the same transaction starts clean
-    return {r[0] for r in inserted}
-
-
-@asynccontextmanager
-async def _savepoint(raw: Any) -> AsyncIterator[None]:
-    """A savepoint on the driver's connection (the session's own savepoints are only emitted
-    with the session's next statement, and the COPY does not go through the session)."""
-    await raw.execute("SAVEPOINT call_records_copy")
-    try:
-        yield
-    except BaseException:
-        await raw.execute("ROLLBACK TO SAVEPOINT call_records_copy")
-        raise
-    await raw.execute("RELEASE SAVEPOINT call_records_copy")
-
-
-async def _driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection of the session, inside the session's transaction.
-
-    SQLAlchemy opens the transaction with its first statement: when the batch needed none (its
-    clients and plans all known already), one is run, or the COPY would run outside of it.
-    """
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    assert raw is not None
-    if not raw.is_in_transaction():
-        await session.execute(text("SELECT 1"))
-    return raw

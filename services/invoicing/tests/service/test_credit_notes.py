@@ -22,8 +22,10 @@ from ledgerline_invoicing.adapters.orm import ClientRow, DocumentRow
 from ledgerline_invoicing.domain.errors import CreditRefused
 from ledgerline_invoicing.domain.lines import DraftLine
 from ledgerline_invoicing.entrypoints.subscribers_corrections import credit_note_requested
-from ledgerline_invoicing.service import credit_notes
+from ledgerline_invoicing.service import commands, credit_notes
+from ledgerline_invoicing.service.commands import CancelInvoice, CreditPartially
 from ledgerline_invoicing.service.issuing import issue_document
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.contracts.document import Document, DocumentType
 from ledgerline_shared.contracts.events import CreditLine, CreditNoteRequested
@@ -328,6 +330,40 @@ async def test_only_billing_staff_may_credit(invoicing: Any) -> None:
     assert await state(invoicing, number) == before
 
 
+# -- the invoice's status travels on the credit note's event (export shows it, never recomputes) -----
+async def test_credit_note_events_carry_the_invoice_status_and_credited_total(invoicing: Any) -> None:
+    invoice = await issue_invoice(invoicing)  # gross 58.55
+    number = invoice["number"]
+    h = invoicing.token("billing")
+    for amount in ("10.00", "5.00"):  # 12.00 then 6.00 gross at 20 %
+        answer = await invoicing.http.post(
+            f"/api/v1/invoices/{number}/credit-notes",
+            json={"reason": "goodwill", "lines": [line(amount)]},
+            headers=h,
+        )
+        assert answer.status_code == 201, answer.text
+    cancelled = await invoicing.http.post(
+        f"/api/v1/invoices/{number}/cancel", json={"reason": "void"}, headers=h
+    )
+    assert cancelled.status_code == 201, cancelled.text
+
+    events = [e["data"] for e in await invoicing.outbox(CREDITNOTE_ISSUED)]
+    assert [(e["credited_invoice_status"], e["credited_invoice_total"]) for e in events] == [
+        ("partially_credited", "12.00"),
+        ("partially_credited", "18.00"),
+        ("cancelled", "58.55"),
+    ]
+    assert cancelled.json()["invoice"]["status"] == "cancelled"
+
+
+async def test_a_requested_cancellation_says_cancelled_on_its_event(invoicing: Any) -> None:
+    invoice = await issue_invoice(invoicing)
+    request = CreditNoteRequested(invoice_number=invoice["number"], reason="duplicate", request_id="crm-7")
+    await handle(invoicing, inbound(request))
+    (event,) = [e["data"] for e in await invoicing.outbox(CREDITNOTE_ISSUED)]
+    assert (event["credited_invoice_status"], event["credited_invoice_total"]) == ("cancelled", "58.55")
+
+
 # -- method A through the creditnote.requested handler ------------------------------------------
 def inbound(request: CreditNoteRequested, source: str = "/crm") -> Inbound[CreditNoteRequested]:
     envelope = Envelope.new(source=source, type=CREDITNOTE_REQUESTED, subject=request.invoice_number)
@@ -494,48 +530,47 @@ async def test_credited_total_never_exceeds_the_invoice_total(invoicing: Any, op
         )
         session.add(client)
         await session.flush()
-        _row, invoice = await issue_document(
-            session,
-            runtime,
-            invoicing.settings,
-            kind=DocumentType.INVOICE,
-            client=client,
-            period="2026-03",
-            issue_date=dt.date(2026, 4, 1),
-            lines=[
-                DraftLine("Line", D(2), D("20.00"), D("20.00"), accounting_account="706100"),
-                DraftLine("Guide", D(1), D("10.00"), D("5.50"), accounting_account="707000"),
-            ],
-        )
+        async with InvoicingUnitOfWork.joining(session, runtime.event_sink, []) as uow:
+            _row, invoice = await issue_document(
+                uow,
+                invoicing.settings,
+                kind=DocumentType.INVOICE,
+                client=client,
+                period="2026-03",
+                issue_date=dt.date(2026, 4, 1),
+                lines=[
+                    DraftLine("Line", D(2), D("20.00"), D("20.00"), accounting_account="706100"),
+                    DraftLine("Guide", D(1), D("10.00"), D("5.50"), accounting_account="707000"),
+                ],
+            )
+            await uow.commit()
     number = invoice.number
     assert number is not None
     total = invoice.totals.gross_total
     cancelled = False
     for kind, lines in ops:
+        uow = InvoicingUnitOfWork(runtime.sessions, runtime.event_sink)
         try:
-            async with runtime.sessions() as session, session.begin():
-                if kind == "cancel":
-                    await credit_notes.cancel_invoice(
-                        session,
-                        runtime,
-                        invoicing.settings,
-                        number=number,
-                        reason="void",
-                        requested_by="prop",
-                    )
-                else:
-                    await credit_notes.credit_partially(
-                        session,
-                        runtime,
-                        invoicing.settings,
+            if kind == "cancel":
+                await credit_notes.cancel_invoice(
+                    uow, invoicing.settings, CancelInvoice(number=number, reason="void", requested_by="prop")
+                )
+            else:
+                await credit_notes.credit_partially(
+                    uow,
+                    invoicing.settings,
+                    CreditPartially(
                         number=number,
                         reason="part",
                         requested_by="prop",
-                        lines=[
-                            CreditLine(label="x", quantity=D(1), unit_price=D(c) / 100, vat_rate=D(r))
+                        lines=tuple(
+                            commands.CreditLine(
+                                label="x", quantity=D(1), unit_price=D(c) / 100, vat_rate=D(r)
+                            )
                             for c, r in lines
-                        ],
-                    )
+                        ),
+                    ),
+                )
             cancelled = cancelled or kind == "cancel"
         except CreditRefused:
             pass

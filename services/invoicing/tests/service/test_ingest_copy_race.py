@@ -4,14 +4,22 @@ transaction must still count as a duplicate, never fail the batch nor be stored 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from invoicing_api_setup import call, operator
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_invoicing.adapters.orm import CallRecordRow
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_invoicing.service.usage import RatingContext, ingest
 from ledgerline_shared.contracts.events import CallRecord
+
+
+def joined(invoicing: Any, session: AsyncSession) -> InvoicingUnitOfWork:
+    """A unit of work inside the test's own transaction (the caller commits or rolls back)."""
+    return InvoicingUnitOfWork.joining(session, invoicing.app.state.runtime.event_sink, [])
 
 
 def records(*cdr_ids: str) -> list[CallRecord]:
@@ -23,16 +31,18 @@ async def test_postgres_a_record_stored_by_a_concurrent_batch_is_a_duplicate(inv
     await operator(invoicing_pg)
     sessions = invoicing_pg.app.state.runtime.sessions
     async with sessions() as session, session.begin():
-        assert (await ingest(session, records("stored"), RatingContext())).accepted == 1
+        assert (await ingest(joined(invoicing_pg, session), records("stored"), RatingContext())).accepted == 1
 
     async with sessions() as first:
         await first.begin()
         # The first transaction stores "raced" and keeps it uncommitted.
-        assert (await ingest(first, records("raced"), RatingContext())).accepted == 1
+        assert (await ingest(joined(invoicing_pg, first), records("raced"), RatingContext())).accepted == 1
 
         async def second() -> tuple[int, int, object]:
             async with sessions() as session, session.begin():
-                result = await ingest(session, records("stored", "raced"), RatingContext())
+                result = await ingest(
+                    joined(invoicing_pg, session), records("stored", "raced"), RatingContext()
+                )
                 staging = await session.scalar(text("SELECT to_regclass('pg_temp.call_records_incoming')"))
                 return result.accepted, result.duplicates, staging
 
@@ -59,12 +69,12 @@ async def test_postgres_a_batch_of_known_clients_is_stored_in_the_callers_transa
     sessions = invoicing_pg.app.state.runtime.sessions
     ctx = RatingContext()
     async with sessions() as session, session.begin():
-        assert (await ingest(session, records("one"), ctx)).accepted == 1
+        assert (await ingest(joined(invoicing_pg, session), records("one"), ctx)).accepted == 1
     async with sessions() as session, session.begin():
-        assert (await ingest(session, records("two"), ctx)).accepted == 1
+        assert (await ingest(joined(invoicing_pg, session), records("two"), ctx)).accepted == 1
     async with sessions() as session:
         await session.begin()
-        assert (await ingest(session, records("three"), ctx)).accepted == 1
+        assert (await ingest(joined(invoicing_pg, session), records("three"), ctx)).accepted == 1
         await session.rollback()
     async with sessions() as session:
         stored = (await session.scalars(select(CallRecordRow.cdr_id).order_by(CallRecordRow.cdr_id))).all()

@@ -122,6 +122,8 @@ async def deliver_events(invoicing: Any, number_: str, document_id: str) -> None
     handlers: dict[str, Any] = {}
 
     class Capture:
+        event_sink = invoicing.app.state.runtime.event_sink
+
         def subscribe(self, topic: str, handler: Any, **_kw: Any) -> None:
             handlers[topic] = handler
 

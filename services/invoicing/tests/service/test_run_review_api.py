@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 
 from ledgerline_invoicing.adapters.orm import BillingRunApprovalRow, BillingRunRow, DocumentRow
 from ledgerline_invoicing.service import run_approval
+from ledgerline_invoicing.service.commands import RequestBillingRun
+from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.contracts.events import BillingMode, BillingRunRequested
 from ledgerline_shared.messaging.consumer import Inbound, PermanentError
@@ -379,11 +381,11 @@ async def test_a_queued_production_run_is_checked_again_when_it_starts(invoicing
     preview = await run(invoicing, MARCH, "preview")
     assert (await approve(invoicing, preview["id"], {"comment": "ok"}, bob(invoicing))).status_code == 201
     runtime = invoicing.app.state.runtime
-    async with runtime.sessions() as session, session.begin():  # asked for while the approval stood
-        queued = await run_approval.request_run(
-            session, invoicing.settings, MARCH, "production", None, "alice"
-        )
-        run_id = queued.id
+    run_id = await run_approval.request_run(  # asked for while the approval stood
+        InvoicingUnitOfWork(runtime.sessions, runtime.event_sink),
+        invoicing.settings,
+        RequestBillingRun(period=MARCH, mode="production", requested_by="alice"),
+    )
     await post(
         invoicing, "/api/v1/usage", [call("meanwhile", "ACME1", "33140000000", 60, started_at=IN_MARCH)], 200
     )

@@ -215,7 +215,7 @@ def test_a_stored_sms_record_without_units_is_billed_as_the_one_message_it_was_r
     rating did: one message. Before, such SMS were rated but billed as 0 messages (no line)."""
     from types import SimpleNamespace
 
-    from ledgerline_invoicing.service.billing_runs import _rated
+    from ledgerline_invoicing.adapters.billing_inputs import rated_call as _rated
 
     record = call("s1", "+33612345678", kind="sms")
     rated = rate_call(PLAN, record)
