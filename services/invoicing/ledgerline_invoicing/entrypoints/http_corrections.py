@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from ledgerline_invoicing.domain.credit import remaining_creditable
 from ledgerline_invoicing.entrypoints import schemas
 from ledgerline_invoicing.entrypoints.deps import read_unit_of_work, settings_of, unit_of_work
 from ledgerline_invoicing.service import credit_notes, proformas, reading, sending
@@ -33,7 +34,7 @@ async def _credit_out(uow: InvoicingUnitOfWork, outcome: credit_notes.CreditOutc
             "status": invoice.status,
             "gross_total": f"{invoice.gross_total:.2f}",
             "credited_total": f"{invoice.credited_total:.2f}",
-            "remaining": f"{invoice.gross_total - invoice.credited_total:.2f}",
+            "remaining": f"{remaining_creditable(invoice.gross_total, invoice.credited_total):.2f}",
         },
     }
 

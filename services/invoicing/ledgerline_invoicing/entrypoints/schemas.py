@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledgerline_invoicing.domain.articles import ArticleKind
 from ledgerline_invoicing.service import commands
 from ledgerline_shared.contracts.document import MAX_DOCUMENT_LINES
 from ledgerline_shared.contracts.mail_address import check_address, check_display_name
@@ -138,9 +139,6 @@ class ContactPatch(Strict):
 
     def command(self, contact_id: str) -> commands.UpdateContact:
         return commands.UpdateContact(contact_id=contact_id, changes=_changes(self))
-
-
-ArticleKind = Literal["recurring", "one_time", "usage", "credit_note"]
 
 
 class ArticleIn(Strict):

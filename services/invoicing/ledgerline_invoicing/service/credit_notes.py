@@ -151,25 +151,16 @@ async def _credit(
     # The buyer stays the invoice's (same party, same address); the e-mail goes to today's recipients.
     buyer = invoice.buyer.model_copy(update={"recipients": await uow.clients.invoice_recipients(client.id)})
     day = issue_date or dt.date.today()
-    # What the invoice becomes once this note counts travels on the note's event (export shows it).
-    credited_after = row.credited_total + plan.totals.gross_total
 
     def build(credit_number: str) -> Document:
+        # The note carries the invoice's status and credited total after it (export shows them).
         note = credit_note_document(
             invoice, plan, issue_date=day, number=credit_number, requested_by=requested_by
         )
-        return note.model_copy(
-            update={
-                "buyer": buyer,
-                "credited_invoice_status": plan.new_status,
-                "credited_invoice_total": credited_after,
-            }
-        )
+        return note.model_copy(update={"buyer": buyer})
 
     note_row, note = await issue_built_document(
         uow, settings, kind=DocumentType.CREDIT_NOTE, client=client, issue_date=day, build=build
     )
-    await uow.documents.mark_credited(
-        row, row.credited_total + note.totals.gross_total, plan.new_status.value
-    )
+    await uow.documents.mark_credited(row, plan.credited_after, plan.new_status.value)
     return CreditOutcome(credit_note=note_row, document=note, invoice=row)

@@ -214,11 +214,7 @@ async def add_one_time_item(uow: InvoicingUnitOfWork, cmd: commands.AddOneTimeIt
     async with uow:
         await existing_client(uow, cmd.client_id)
         article = await existing_article(uow, cmd.article_code)
-        if article.kind not in {"one_time", "credit_note"}:
-            raise InvalidBillingItem(
-                "article_code", f"article {article.code!r} is {article.kind}: not a one-time item"
-            )
-        OneTimeItem(  # the billing rules: a negative amount only on a credit-note article
+        OneTimeItem(  # the rules (domain/articles.py): which kinds, a negative amount only on a credit
             id="new",
             article=domain_article(article),
             quantity=cmd.quantity,

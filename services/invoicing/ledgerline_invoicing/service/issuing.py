@@ -2,7 +2,7 @@
 
 Where a document's number is taken: `take_numbers` (here) → adapters/number_sequence.py
 `NumberSequence.take` → `take_next_sequence` (one upsert of the (series, year) row, held locked
-until commit); the number's format is domain/numbering.py `format_number`.
+until commit); the series rule and the format are domain/numbering.py `block_numbers`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ledgerline_invoicing.adapters.orm import ClientRow, DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.lines import DraftLine, to_document_lines
 from ledgerline_invoicing.domain.money import document_totals, tax_breakdown
-from ledgerline_invoicing.domain.numbering import format_number
+from ledgerline_invoicing.domain.numbering import block_numbers
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import (
     Address,
@@ -56,7 +56,7 @@ async def take_numbers(
     transaction: a rollback gives them back, and a concurrent issuer waits for the commit."""
     prefix = prefix_of(settings, kind)
     last = await uow.numbers.take(prefix, year, count)
-    return [format_number(prefix, year, seq) for seq in range(last - count + 1, last + 1)]
+    return block_numbers(prefix, year, last, count)  # refuses an exhausted series: the caller rolls back
 
 
 async def buyer_snapshot(

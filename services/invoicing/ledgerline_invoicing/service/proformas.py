@@ -14,7 +14,7 @@ import datetime as dt
 
 from ledgerline_invoicing.adapters.orm import DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
-from ledgerline_invoicing.domain.errors import InvalidBillingItem
+from ledgerline_invoicing.domain.articles import ArticlePlace, check_article_place, check_sign
 from ledgerline_invoicing.domain.lines import DraftLine
 from ledgerline_invoicing.domain.money import check_vat_rate, line_net
 from ledgerline_invoicing.service.commands import CreateProforma, ProformaLine
@@ -22,8 +22,6 @@ from ledgerline_invoicing.service.folder import existing_article, existing_clien
 from ledgerline_invoicing.service.issuing import issue_document
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import Document, DocumentType, LineKind
-
-NEGATIVE_ON_ARTICLE = "a negative amount is allowed only on a credit_note article"
 
 
 async def create_proforma(
@@ -52,8 +50,8 @@ async def _draft(uow: InvoicingUnitOfWork, index: int, line: ProformaLine) -> Dr
     kind, account = LineKind.MANUAL, None
     if line.article_code is not None:
         article = await existing_article(uow, line.article_code, f"{where}.article_code")
-        if line_net(line.quantity, line.unit_price) < 0 and article.kind != "credit_note":
-            raise InvalidBillingItem(f"{where}.unit_price", NEGATIVE_ON_ARTICLE)
+        check_article_place(ArticlePlace.PROFORMA_LINE, article.code, article.kind, f"{where}.article_code")
+        check_sign(article.kind, line_net(line.quantity, line.unit_price), f"{where}.unit_price")
         kind, account = LineKind(article.kind), article.accounting_account
     return DraftLine(
         label=line.label,

@@ -15,7 +15,14 @@ from typing import Any
 
 from ledgerline_invoicing.adapters.call_records import CDR_ID, UNRATABLE_REASON
 from ledgerline_invoicing.adapters.orm import RatePlanRow
-from ledgerline_invoicing.domain.rating import CallKind, Increment, RatePlan, RateRule, rate_fields
+from ledgerline_invoicing.domain.rating import (
+    UNKNOWN_ACCOUNT,
+    CallKind,
+    Increment,
+    RatePlan,
+    RateRule,
+    rate_fields,
+)
 from ledgerline_invoicing.service.call_record_parsing import CallFields
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.events import CallRecord
@@ -105,7 +112,7 @@ class RatingContext:
         client = self.clients.get(account)
         if client is None:
             return (cdr_id, account, started, month, kind_text, duration, units, record.caller, callee,
-                    None, *_NOT_RATED, "unknown account")  # fmt: skip
+                    None, *_NOT_RATED, UNKNOWN_ACCOUNT)  # fmt: skip
         plan = self.plans.get(client[1]) if client[1] else None
         rated = rate_fields(plan, kind, callee, duration, units)
         if isinstance(rated, str):
