@@ -114,9 +114,8 @@ class DocumentQueries:
         )
         return total, rows.all()
 
-    async def stream_billed_calls(self, number: str | None) -> AsyncIterator[CallRecordRow]:
-        """Every call record an invoice billed, streamed (millions may not fit in memory).
-        (None, a preview's: the records no invoice holds yet, as before this moved here.)"""
+    async def stream_billed_calls(self, number: str) -> AsyncIterator[CallRecordRow]:
+        """Every call record an invoice billed, streamed (millions may not fit in memory)."""
         result = await self._session.stream_scalars(
             select(CallRecordRow)
             .where(CallRecordRow.invoice_number == number)

@@ -162,7 +162,7 @@ async def invoice_consumption_csv(
     return StreamingResponse(
         rows(),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{billed}-consumption.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{billed or number}-consumption.csv"'},
     )
 
 

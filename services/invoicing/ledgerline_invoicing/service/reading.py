@@ -175,15 +175,14 @@ async def consumption_page(
     }
 
 
-async def consumption_source(
-    uow: InvoicingUnitOfWork, number: str, may_read: ClientFilter = _anyone
-) -> str | None:
-    """The number whose billed call records a download lists (checked first, in its own read)."""
+async def consumption_source(uow: InvoicingUnitOfWork, number: str, may_read: ClientFilter = _anyone) -> str:
+    """The number whose billed call records a download lists (checked first, in its own read).
+    A preview has none and bills nothing: "" lists nothing, as its paged answer."""
     async with uow:
-        return (await readable_document(uow, number, may_read)).number
+        return (await readable_document(uow, number, may_read)).number or ""
 
 
-async def billed_calls(uow: InvoicingUnitOfWork, number: str | None) -> AsyncIterator[dict[str, Any]]:
+async def billed_calls(uow: InvoicingUnitOfWork, number: str) -> AsyncIterator[dict[str, Any]]:
     """The invoice's call records as answered, streamed in one read-only transaction."""
     async with uow:
         async for call in uow.queries.stream_billed_calls(number):

@@ -101,3 +101,20 @@ async def test_item10_a_slow_download_does_not_block_writes(invoicing: Any) -> N
     lines = b"".join(received).decode().splitlines()
     assert len(lines) == 1 + len(calls)  # the download itself completed, every call in it
     assert (await get(invoicing, "/api/v1/clients", q="NEW1"))[0]["code"] == "NEW1"
+
+
+async def test_a_previews_consumption_lists_no_other_clients_calls(invoicing: Any) -> None:
+    # A preview bills nothing: its download must not list the records no invoice holds yet, which
+    # are every client's (it did, through `invoice_number IS NULL`).
+    first, _ = await operator(invoicing, clients=2)
+    calls = [call("a1", "ACME1", "33145000000", 60), call("b1", "ACME2", "33145000000", 60)]
+    await post(invoicing, "/api/v1/usage", calls, expect=200)
+    state = await run(invoicing, "2026-03", "preview", [first["id"]])
+    [preview] = state["documents"]
+    answer = await invoicing.http.get(
+        f"/api/v1/invoices/{preview}/consumption.csv", headers=invoicing.token("readonly")
+    )
+    assert answer.status_code == 200
+    assert list(csv.DictReader(io.StringIO(answer.text))) == []
+    page = await get(invoicing, f"/api/v1/invoices/{preview}/consumption")
+    assert page["total"] == 0 and page["items"] == []
