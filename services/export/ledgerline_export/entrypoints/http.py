@@ -75,23 +75,23 @@ def _read_uow(request: Request) -> ExportUnitOfWork:
     return reading(_runtime(request))()
 
 
-def job_view(row: ExportJob) -> dict[str, Any]:
+def job_view(job: ExportJob) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "kind": row.kind,
-        "format": row.format,
-        "from": row.date_from.isoformat(),
-        "to": row.date_to.isoformat(),
-        "status": row.status,
-        "progress": {"done": row.done, "total": row.total, "percent": row.percent},
-        "rows": row.rows,
-        "report": row.report,
-        "error": row.error,
-        "file": f"/api/v1/exports/{row.id}/file" if row.status == COMPLETED else None,
-        "notify": row.notify,
-        "created_at": row.created_at.isoformat(),
-        "started_at": row.started_at.isoformat() if row.started_at else None,
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "id": job.id,
+        "kind": job.kind,
+        "format": job.format,
+        "from": job.date_from.isoformat(),
+        "to": job.date_to.isoformat(),
+        "status": job.status,
+        "progress": {"done": job.done, "total": job.total, "percent": job.percent},
+        "rows": job.rows,
+        "report": job.report,
+        "error": job.error,
+        "file": f"/api/v1/exports/{job.id}/file" if job.status == COMPLETED else None,
+        "notify": job.notify,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
 
 
@@ -127,12 +127,12 @@ async def invoice_list(
 async def request_export(
     body: ExportBody, request: Request, principal: auth.Principal = Depends(auth.require(auth.EXPORT))
 ) -> dict[str, Any]:
-    row = await _jobs(request).create(
+    job = await _jobs(request).create(
         ExportRequest(body.kind, body.date_from, body.date_to, body.format, body.notify),
         sub=principal.sub,
         email=principal.email,
     )
-    return {"id": row.id, "status": row.status, "href": f"/api/v1/exports/{row.id}"}
+    return {"id": job.id, "status": job.status, "href": f"/api/v1/exports/{job.id}"}
 
 
 @router.get("/exports/{export_id}")
