@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from ledgerline_export.domain.export_job import ExportJob
 from ledgerline_export.domain.issued_document import IssuedDocument, IssuedType
 from ledgerline_shared.contracts.document import Document, InvoiceStatus
 
@@ -23,6 +24,14 @@ class Selection:
     month: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+
+
+def selection_of(job: ExportJob) -> Selection:
+    """Excel covers sales (invoices and credit notes): its totals are the period's revenue. The grouped
+    PDF is every document of the range; accounting reads proformas too, only to count them as
+    excluded in its report."""
+    types = ALL_TYPES if job.kind in ("grouped_pdf", "accounting") else ACCOUNTING_TYPES
+    return Selection(types=types, date_from=job.date_from, date_to=job.date_to)
 
 
 # Keyset paging: the (issue date, number) of the last document handed out.

@@ -37,6 +37,36 @@ class ExportJob:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
 
+    @classmethod
+    def queued(
+        cls,
+        job_id: str,
+        *,
+        kind: str,
+        format: str | None,
+        date_from: dt.date,
+        date_to: dt.date,
+        notify: bool,
+        requested_by_sub: str,
+        requested_by_email: str,
+        at: dt.datetime,
+    ) -> ExportJob:
+        """A new job, not started. The guide's accounting report is always e-mailed to its requester."""
+        return cls(
+            id=job_id,
+            kind=kind,
+            format=format,
+            date_from=date_from,
+            date_to=date_to,
+            status=QUEUED,
+            done=0,
+            total=0,
+            requested_by_sub=requested_by_sub,
+            requested_by_email=requested_by_email,
+            notify=notify or kind == "accounting",
+            created_at=at,
+        )
+
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE

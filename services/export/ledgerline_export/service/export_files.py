@@ -18,7 +18,7 @@ from ledgerline_export.adapters.accounting_file import write_accounting_file
 from ledgerline_export.adapters.excel_export_file import write_excel_export
 from ledgerline_export.adapters.grouped_pdf_file import write_grouped_pdf
 from ledgerline_export.config import ExportSettings
-from ledgerline_export.domain.document_selection import ACCOUNTING_TYPES, ALL_TYPES, Selection
+from ledgerline_export.domain.document_selection import Selection
 from ledgerline_export.domain.excel_export import ExcelLayout
 from ledgerline_export.domain.export_job import ExportJob
 from ledgerline_export.domain.grouped_pdf import GroupedPdfPart, plan_grouped_pdf
@@ -37,14 +37,6 @@ class Produced:
 
 class NothingToExport(Exception):
     pass
-
-
-def selection_of(job: ExportJob) -> Selection:
-    """Excel covers sales (invoices and credit notes): its totals are the period's revenue. The grouped
-    PDF is every document of the range; accounting reads proformas too, only to count them as
-    excluded in its report."""
-    types = ALL_TYPES if job.kind in ("grouped_pdf", "accounting") else ACCOUNTING_TYPES
-    return Selection(types=types, date_from=job.date_from, date_to=job.date_to)
 
 
 def _span(job: ExportJob) -> str:

@@ -19,11 +19,11 @@ from pathlib import Path
 import structlog
 
 from ledgerline_export.config import ExportSettings
-from ledgerline_export.domain.document_selection import Selection
-from ledgerline_export.domain.export_job import COMPLETED, QUEUED, RUNNING, ExportJob
+from ledgerline_export.domain.document_selection import Selection, selection_of
+from ledgerline_export.domain.export_job import COMPLETED, RUNNING, ExportJob
 from ledgerline_export.service.document_feed import FeedCancelled, Progress
 from ledgerline_export.service.errors import Conflict, NotFound
-from ledgerline_export.service.export_files import ExportFileWriter, Produced, selection_of
+from ledgerline_export.service.export_files import ExportFileWriter, Produced
 from ledgerline_export.service.export_requests import ExportRequest, check_request
 from ledgerline_export.service.unit_of_work import NewUnitOfWork
 from ledgerline_shared.contracts.events import ExportCompleted
@@ -59,19 +59,16 @@ class ExportJobs:
 
     async def create(self, request: ExportRequest, *, sub: str, email: str) -> ExportJob:
         checked = check_request(request, self._settings, email)
-        job = ExportJob(
-            id=str(uuid.uuid4()),
+        job = ExportJob.queued(
+            str(uuid.uuid4()),
             kind=checked.kind,
             format=checked.format,
             date_from=checked.date_from,
             date_to=checked.date_to,
-            status=QUEUED,
-            done=0,
-            total=0,
+            notify=checked.notify,
             requested_by_sub=sub,
             requested_by_email=email,
-            notify=checked.notify or checked.kind == "accounting",
-            created_at=dt.datetime.now(dt.UTC),
+            at=dt.datetime.now(dt.UTC),
         )
         async with self._new_uow() as uow:
             await uow.jobs.add(job)
