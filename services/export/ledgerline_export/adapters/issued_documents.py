@@ -22,6 +22,7 @@ from ledgerline_shared.contracts.document import Document, InvoiceStatus
 from ledgerline_shared.contracts.events import DocumentRendered
 
 RowQuery = Select[IssuedDocumentRow]
+_INVOICE_LOCKS = 0x1C0  # the advisory lock space of "an invoice and its credit notes"
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,22 @@ class IssuedDocumentRepository:
 
     # ---- kept up to date from events -------------------------------------------------------------
 
-    def _locked(self, query: RowQuery) -> RowQuery:
-        # PostgreSQL: an invoice and its credit note may be handled at once by two consumers.
+    def _on_postgresql(self) -> bool:
         bind = self._session.bind
-        return query.with_for_update() if bind is not None and bind.dialect.name == "postgresql" else query
+        return bind is not None and bind.dialect.name == "postgresql"
+
+    def _locked(self, query: RowQuery) -> RowQuery:
+        # PostgreSQL: two credit notes of one invoice may be handled at once by two consumers.
+        return query.with_for_update() if self._on_postgresql() else query
+
+    async def take_turn_on_invoice(self, invoice_number: str) -> None:
+        """Until this transaction ends, whoever else handles this invoice or one of its credit notes
+        waits (PostgreSQL). Without it an invoice and its note handled at once by two consumers each
+        miss the other, neither row being visible to the other transaction, and the note's status
+        is lost. A row lock cannot do it: the invoice's row may not exist yet. SQLite has one writer."""
+        if self._on_postgresql():
+            key = func.hashtext(invoice_number)
+            await self._session.execute(select(func.pg_advisory_xact_lock(_INVOICE_LOCKS, key)))
 
     async def _row(self, number: str) -> IssuedDocumentRow | None:
         query = select(IssuedDocumentRow).where(IssuedDocumentRow.number == number)

@@ -19,7 +19,10 @@ async def record_issued(uow: ExportUnitOfWork, document: Document) -> IssuedDocu
     """invoice.issued, creditnote.issued, proforma.created: upsert the document; settle the status of
     the invoice concerned. Refuses previews and numberless documents (NotAnIssuedDocument)."""
     issued = IssuedDocument.from_document(document)
+    invoice_number = issued.number if issued.type is IssuedType.INVOICE else issued.original_number
     async with uow:
+        if invoice_number is not None:  # first: an invoice and its notes take turns (PostgreSQL)
+            await uow.documents.take_turn_on_invoice(invoice_number)
         await uow.documents.record_issued(issued, document)
         if issued.type is IssuedType.INVOICE:
             await _settle_invoice_status(uow, issued.number)  # its notes may have arrived first
