@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+import asyncssh
 import pytest
+import pytest_asyncio
 from export_documents import four_rates_invoice, make_document, negative_line_invoice
+from sftp_test_server import Server, Store, connect, make_store, serving
 
 from ledgerline_export.domain.issued_document import IssuedDocument
 from ledgerline_shared.contracts.document import (
@@ -65,3 +69,23 @@ def month(month_docs: list[Document]) -> list[IssuedDocument]:
 @pytest.fixture
 def dangerous_names() -> list[str]:
     return list(DANGEROUS_NAMES)
+
+
+# ---- the SFTP server under test (sftp_test_server.py) ------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return make_store(tmp_path)
+
+
+@pytest_asyncio.fixture
+async def server(store: Store, tmp_path: Path) -> AsyncIterator[Server]:
+    async with serving(store, tmp_path) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def sftp(server: Server) -> AsyncIterator[asyncssh.SFTPClient]:
+    async with await connect(server) as conn, conn.start_sftp_client() as client:
+        yield client
