@@ -50,6 +50,9 @@ class ExportSettings(Settings):
     datev_chart: str = ""
     datev_account_map: dict[str, str] = Field(default_factory=dict)
     datev_debtor_accounts: dict[str, str] = Field(default_factory=dict)
+    # The debtor account of a client without one in datev_debtor_accounts; unset: "1" followed by
+    # datev_account_length zeros (1000000 with the default 6), DATEV's first debtor number.
+    datev_default_debtor_account: str | None = None
     iif_receivable_name: str = "Accounts Receivable"
     iif_account_names: dict[str, str] = Field(default_factory=dict)
     xero_tax_types: dict[str, str] = Field(default_factory=dict)
@@ -93,6 +96,7 @@ class ExportSettings(Settings):
             chart=self.datev_chart,
             account_map=dict(self.datev_account_map),
             debtor_accounts=dict(self.datev_debtor_accounts),
+            default_debtor_account=self.datev_default_debtor_account,
         )
 
 

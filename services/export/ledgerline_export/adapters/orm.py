@@ -35,7 +35,10 @@ class IssuedDocumentRow(Base):
     __tablename__ = "issued_documents"
     number: Mapped[str] = mapped_column(String(32), primary_key=True)
     type: Mapped[str] = mapped_column(String(12))
+    # Invoices: the status invoicing decided (domain/invoice_status.py), and the gross credited on the
+    # invoice when it was decided, which tells a newer status from an older one.
     status: Mapped[str] = mapped_column(String(20), default="issued")
+    status_credited_total: Mapped[Decimal | None] = mapped_column(AMOUNT)
     client_id: Mapped[str | None] = mapped_column(String(64), index=True)
     client_code: Mapped[str | None] = mapped_column(String(64))
     client_name: Mapped[str | None] = mapped_column(String(300))
@@ -47,6 +50,10 @@ class IssuedDocumentRow(Base):
     gross: Mapped[Decimal | None] = mapped_column(AMOUNT)
     vat_rates: Mapped[str | None] = mapped_column(String(200))  # "20.00,5.50": the Excel layout's columns
     original_number: Mapped[str | None] = mapped_column(String(32), index=True)  # credit notes
+    # Credit notes: the credited invoice's status and credited total once this note counts, as the
+    # event carried them (NULL on legacy events), kept for an invoice that arrives after its notes.
+    credited_invoice_status: Mapped[str | None] = mapped_column(String(20))
+    credited_invoice_total: Mapped[Decimal | None] = mapped_column(AMOUNT)
     document: Mapped[str | None] = mapped_column(Text)  # the Document JSON as issued
     received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=0)  # latest rendered version, 0: none yet

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from ledgerline_shared.contracts.document import Document, DocumentType
+from ledgerline_shared.contracts.document import Document, DocumentType, InvoiceStatus
 
 
 class IssuedType(StrEnum):
@@ -22,11 +22,9 @@ class IssuedType(StrEnum):
     PROFORMA = "proforma"
 
 
-class IssuedStatus(StrEnum):
-    ISSUED = "issued"
-    PARTIALLY_CREDITED = "partially_credited"
-    CREDITED = "credited"
-    CANCELLED = "cancelled"
+def is_newer_rendering(stored_version: int, incoming_version: int) -> bool:
+    """Rendered files of a later version replace those kept; a late, older version never does."""
+    return incoming_version > stored_version
 
 
 class NotAnIssuedDocument(ValueError):
@@ -73,7 +71,7 @@ class IssuedDocument:
     vat: tuple[VatAmount, ...]
     gross: Decimal
     lines: tuple[IssuedLine, ...]
-    status: IssuedStatus = IssuedStatus.ISSUED
+    status: InvoiceStatus = InvoiceStatus.ISSUED
     original_number: str | None = None
     pdf_path: str | None = None
     client_email: str | None = None
@@ -113,7 +111,7 @@ class IssuedDocument:
         cls,
         doc: Document,
         *,
-        status: IssuedStatus = IssuedStatus.ISSUED,
+        status: InvoiceStatus = InvoiceStatus.ISSUED,
         pdf_path: str | None = None,
     ) -> IssuedDocument:
         if doc.type is DocumentType.PREVIEW or not doc.number:

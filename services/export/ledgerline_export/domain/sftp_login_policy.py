@@ -13,6 +13,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# Outcomes of a login attempt in the audit log. Only failures count towards the lockout; a refusal
+# (locked out, revoked, expired) was not a guess at a credential.
+SUCCESS = "success"
+FAILED = "failed"
+REFUSED = "refused"
+
 
 @dataclass(frozen=True)
 class LoginPolicy:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
 from ledgerline_export.adapters.database import migrate
-from ledgerline_export.adapters.orm import ExportJobRow, IssuedDocumentRow, messaging
+from ledgerline_export.adapters.orm import messaging
 from ledgerline_export.config import ExportSettings, get_export_settings
 from ledgerline_export.entrypoints import http, subscribers
 from ledgerline_export.entrypoints.http_errors import install_error_handlers
 from ledgerline_export.entrypoints.sftp import SftpListener
+from ledgerline_export.entrypoints.units_of_work import reading, writing
 from ledgerline_export.service.export_jobs import ExportJobs
 from ledgerline_shared.document_store import FolderDocumentStore
 from ledgerline_shared.runtime import DashboardSection, ServiceRuntime
@@ -24,7 +24,7 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, messaging, settings, publishes=[EXPORT_COMPLETED])
     runtime.hooks.migrate = migrate
     store = FolderDocumentStore(settings.document_root())
-    jobs = ExportJobs(runtime, settings, store)
+    jobs = ExportJobs(writing(runtime), reading(runtime), settings, store)
     sftp = SftpListener(runtime, settings)
     if settings.sftp_enabled:
         runtime.hooks.on_start.append(sftp.start)
@@ -35,40 +35,30 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
     subscribers.register(runtime)
 
     async def read_model_section() -> DashboardSection:
-        async with runtime.read_sessions() as session:
-            months = (
-                await session.execute(
-                    select(IssuedDocumentRow.month, IssuedDocumentRow.type, func.count())
-                    .where(IssuedDocumentRow.document.is_not(None))
-                    .group_by(IssuedDocumentRow.month, IssuedDocumentRow.type)
-                    .order_by(IssuedDocumentRow.month.desc())
-                    .limit(36)
-                )
-            ).all()
+        async with reading(runtime)() as uow:
+            months = await uow.documents.count_by_month_and_type(months=36)
         return DashboardSection(
             "Issued documents by month", ["month", "type", "documents"], [list(r) for r in months]
         )
 
     async def jobs_section() -> DashboardSection:
-        async with runtime.read_sessions() as session:
-            rows = (
-                await session.scalars(select(ExportJobRow).order_by(ExportJobRow.created_at.desc()).limit(20))
-            ).all()
+        async with reading(runtime)() as uow:
+            jobs_shown = await uow.jobs.recent(limit=20)
         return DashboardSection(
             "Recent export jobs",
             ["id", "kind", "format", "range", "status", "progress", "rows", "requested by"],
             [
                 [
-                    r.id,
-                    r.kind,
-                    r.format or "",
-                    f"{r.date_from}..{r.date_to}",
-                    r.status,
-                    f"{r.done}/{r.total}",
-                    r.rows if r.rows is not None else "",
-                    r.requested_by_sub,
+                    j.id,
+                    j.kind,
+                    j.format or "",
+                    f"{j.date_from}..{j.date_to}",
+                    j.status,
+                    f"{j.done}/{j.total}",
+                    j.rows if j.rows is not None else "",
+                    j.requested_by_sub,
                 ]
-                for r in rows
+                for j in jobs_shown
             ],
         )
 

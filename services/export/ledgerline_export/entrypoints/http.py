@@ -14,10 +14,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from ledgerline_export.adapters.orm import ExportJobRow
 from ledgerline_export.config import ExportSettings
+from ledgerline_export.domain.export_job import COMPLETED, ExportJob
 from ledgerline_export.entrypoints.sftp import SftpListener
-from ledgerline_export.service.export_jobs import ExportJobs, ExportRequest
+from ledgerline_export.entrypoints.units_of_work import reading, writing
+from ledgerline_export.service.export_jobs import ExportJobs
+from ledgerline_export.service.export_requests import ExportRequest
 from ledgerline_export.service.invoice_list import LIST_FORMATS, check_list_request, write_invoice_list
 from ledgerline_export.service.sftp_accounts import (
     SftpAccount,
@@ -26,6 +28,7 @@ from ledgerline_export.service.sftp_accounts import (
     revoke,
     set_public_keys,
 )
+from ledgerline_export.service.unit_of_work import ExportUnitOfWork
 from ledgerline_shared import auth
 from ledgerline_shared.runtime import ServiceRuntime
 
@@ -64,24 +67,31 @@ def _runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-def job_view(row: ExportJobRow) -> dict[str, Any]:
-    percent = 100 if row.status == "completed" else (100 * row.done // row.total if row.total else 0)
+def _uow(request: Request) -> ExportUnitOfWork:
+    return writing(_runtime(request))()
+
+
+def _read_uow(request: Request) -> ExportUnitOfWork:
+    return reading(_runtime(request))()
+
+
+def job_view(job: ExportJob) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "kind": row.kind,
-        "format": row.format,
-        "from": row.date_from.isoformat(),
-        "to": row.date_to.isoformat(),
-        "status": row.status,
-        "progress": {"done": row.done, "total": row.total, "percent": percent},
-        "rows": row.rows,
-        "report": row.report,
-        "error": row.error,
-        "file": f"/api/v1/exports/{row.id}/file" if row.status == "completed" else None,
-        "notify": row.notify,
-        "created_at": row.created_at.isoformat(),
-        "started_at": row.started_at.isoformat() if row.started_at else None,
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "id": job.id,
+        "kind": job.kind,
+        "format": job.format,
+        "from": job.date_from.isoformat(),
+        "to": job.date_to.isoformat(),
+        "status": job.status,
+        "progress": {"done": job.done, "total": job.total, "percent": job.percent},
+        "rows": job.rows,
+        "report": job.report,
+        "error": job.error,
+        "file": f"/api/v1/exports/{job.id}/file" if job.status == COMPLETED else None,
+        "notify": job.notify,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
 
 
@@ -99,7 +109,7 @@ async def invoice_list(
     folder = Path(tempfile.mkdtemp(prefix="list-", dir=scratch))
     path = folder / f"invoices-{month}.{fmt}"
     try:
-        rows = await write_invoice_list(_runtime(request).read_sessions, month, fmt, path)
+        rows = await write_invoice_list(reading(_runtime(request)), month, fmt, path)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -117,12 +127,12 @@ async def invoice_list(
 async def request_export(
     body: ExportBody, request: Request, principal: auth.Principal = Depends(auth.require(auth.EXPORT))
 ) -> dict[str, Any]:
-    row = await _jobs(request).create(
+    job = await _jobs(request).create(
         ExportRequest(body.kind, body.date_from, body.date_to, body.format, body.notify),
         sub=principal.sub,
         email=principal.email,
     )
-    return {"id": row.id, "status": row.status, "href": f"/api/v1/exports/{row.id}"}
+    return {"id": job.id, "status": job.status, "href": f"/api/v1/exports/{job.id}"}
 
 
 @router.get("/exports/{export_id}")
@@ -172,8 +182,7 @@ async def my_sftp(
     request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
 ) -> dict[str, Any]:
     settings: ExportSettings = request.app.state.settings
-    async with _runtime(request).read_sessions() as session:
-        account = await account_of(session, principal.sub, settings.sftp_login_policy())
+    account = await account_of(_read_uow(request), principal.sub, settings.sftp_login_policy())
     return _account_view(request, account)
 
 
@@ -182,7 +191,7 @@ async def new_sftp_password(
     request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
 ) -> dict[str, Any]:
     """A new password, shown this once (only its hash is kept); the previous one stops working."""
-    username, password = await issue_password(_runtime(request).sessions, principal.sub)
+    username, password = await issue_password(_uow(request), principal.sub)
     return _sftp_view(request, username) | {"password": password}
 
 
@@ -191,7 +200,7 @@ async def revoke_my_sftp(
     request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
 ) -> None:
     """Revoke one's own SFTP login: password and keys stop working at once (a new password lifts it)."""
-    await revoke(_runtime(request).sessions, by=principal.sub, subject=principal.sub)
+    await revoke(_uow(request), by=principal.sub, subject=principal.sub)
 
 
 @router.delete("/sftp-accounts/{username}", tags=["sftp"], status_code=204)
@@ -201,12 +210,12 @@ async def revoke_sftp_account(
     principal: auth.Principal = Depends(auth.require(frozenset({auth.ADMIN}))),
 ) -> None:
     """An administrator revokes anyone's SFTP login (a leaked password, someone leaving)."""
-    await revoke(_runtime(request).sessions, by=f"admin:{principal.sub}", username=username)
+    await revoke(_uow(request), by=f"admin:{principal.sub}", username=username)
 
 
 @router.put("/me/sftp/keys", tags=["sftp"])
 async def my_sftp_keys(
     body: PublicKeys, request: Request, principal: auth.Principal = Depends(auth.require(auth.READ))
 ) -> dict[str, Any]:
-    account = await set_public_keys(_runtime(request).sessions, principal.sub, body.keys)
+    account = await set_public_keys(_uow(request), principal.sub, body.keys)
     return _account_view(request, account)

@@ -7,6 +7,7 @@ import asyncssh
 from ledgerline_export.adapters.sftp_server import start_sftp_server, stop_sftp_server
 from ledgerline_export.config import ExportSettings
 from ledgerline_export.domain.sftp_credentials import CredentialRecord
+from ledgerline_export.entrypoints.units_of_work import reading, writing
 from ledgerline_export.service.sftp_accounts import credentials
 from ledgerline_export.service.sftp_logins import SftpLoginGate
 from ledgerline_shared.runtime import ServiceRuntime
@@ -14,15 +15,15 @@ from ledgerline_shared.runtime import ServiceRuntime
 
 class SftpListener:
     def __init__(self, runtime: ServiceRuntime, settings: ExportSettings) -> None:
-        self._runtime = runtime
         self._settings = settings
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self.port: int | None = None  # the bound port (settings.sftp_port may be 0: any free port)
         self._policy = settings.sftp_login_policy()
-        self.gate = SftpLoginGate(runtime.sessions, self._policy)
+        self.gate = SftpLoginGate(writing(runtime), self._policy)
+        self._read_uow = reading(runtime)
 
     async def _lookup(self, username: str) -> CredentialRecord | None:
-        return await credentials(self._runtime.read_sessions, username, self._policy)
+        return await credentials(self._read_uow(), username, self._policy)
 
     async def start(self) -> None:
         settings = self._settings

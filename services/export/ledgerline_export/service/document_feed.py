@@ -1,7 +1,7 @@
 """Documents handed to a file writer running in a worker thread, page by page: bounded memory.
 
 The writers (XlsxWriter, pypdf, the accounting formats) are synchronous and slow, so they run in a
-thread; they pull documents from this iterator, which fetches each page from the database on the
+thread; they pull documents from this iterator, which fetches each page from the read model on the
 event loop (`run_coroutine_threadsafe`) and parses the documents in the thread. At most one page of
 rows is held at a time. `progress` counts the documents handed out; `cancel` stops the iteration
 between two documents (the service is stopping).
@@ -14,10 +14,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from ledgerline_export.domain.document_selection import Cursor, Selection, StoredDocument
 from ledgerline_export.domain.issued_document import IssuedDocument
-from ledgerline_export.service.read_model import Cursor, Selection, StoredDocument, documents_page
+from ledgerline_export.service.unit_of_work import NewUnitOfWork
 
 PAGE = 200
 PAGE_TIMEOUT_S = 120.0
@@ -42,21 +41,21 @@ class DocumentFeed:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        sessions: async_sessionmaker[AsyncSession],
+        read_uow: NewUnitOfWork,
         selection: Selection,
         progress: Progress,
         *,
         counts: bool = True,
     ) -> None:
         self._loop = loop
-        self._sessions = sessions
+        self._read_uow = read_uow  # read-only units of work: one short transaction per page
         self._selection = selection
         self._progress = progress
         self._counts = counts  # False when another stage reports progress (the PDF merge)
 
     async def _page(self, after: Cursor | None) -> list[StoredDocument]:
-        async with self._sessions() as session:
-            return await documents_page(session, self._selection, after, PAGE)
+        async with self._read_uow() as uow:
+            return await uow.documents.page(self._selection, after, PAGE)
 
     def stored(self) -> Iterator[StoredDocument]:
         after: Cursor | None = None

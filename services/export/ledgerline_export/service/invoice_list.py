@@ -10,12 +10,11 @@ import asyncio
 import re
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from ledgerline_export.adapters.invoice_list_files import write_invoice_list_csv, write_invoice_list_xlsx
+from ledgerline_export.domain.document_selection import Selection
 from ledgerline_export.service.document_feed import DocumentFeed, Progress
 from ledgerline_export.service.errors import Refused
-from ledgerline_export.service.read_model import Selection
+from ledgerline_export.service.unit_of_work import NewUnitOfWork
 
 LIST_FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -33,12 +32,10 @@ def check_list_request(month: str, fmt: str) -> str:
     return fmt
 
 
-async def write_invoice_list(
-    sessions: async_sessionmaker[AsyncSession], month: str, fmt: str, path: Path
-) -> int:
-    """Writes the list in a worker thread; returns the number of document rows."""
+async def write_invoice_list(read_uow: NewUnitOfWork, month: str, fmt: str, path: Path) -> int:
+    """Writes the list in a worker thread, from read-only units of work; returns the number of rows."""
     loop = asyncio.get_running_loop()
-    feed = DocumentFeed(loop, sessions, Selection(month=month), Progress())
+    feed = DocumentFeed(loop, read_uow, Selection(month=month), Progress())
     if fmt == "csv":
         return await asyncio.to_thread(write_invoice_list_csv, path, feed)
     return await asyncio.to_thread(write_invoice_list_xlsx, path, feed, month)

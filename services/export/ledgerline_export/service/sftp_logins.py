@@ -9,20 +9,18 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerline_export.adapters.sftp_login_log import FAILED, add_attempt, recent_failures
-from ledgerline_export.domain.sftp_login_policy import LoginPolicy, locked_until
+from ledgerline_export.domain.sftp_login_policy import FAILED, REFUSED, SUCCESS, LoginPolicy, locked_until
+from ledgerline_export.service.unit_of_work import NewUnitOfWork
 
 log = structlog.get_logger(__name__)
 
-SUCCESS = "success"
-REFUSED = "refused"  # not tried (locked out) or not allowed (revoked, expired): not counted
-
 
 class SftpLoginGate:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: LoginPolicy) -> None:
-        self._sessions = sessions
+    """Asked by every connection at once: one unit of work per question (`new_uow`)."""
+
+    def __init__(self, new_uow: NewUnitOfWork, policy: LoginPolicy) -> None:
+        self._new_uow = new_uow
         self.policy = policy
 
     async def refusal(self, username: str, address: str) -> str | None:
@@ -30,12 +28,12 @@ class SftpLoginGate:
         now = dt.datetime.now(dt.UTC)
         policy = self.policy
         since = now - policy.failure_window - policy.lockout
-        async with self._sessions() as session:
-            by_user = await recent_failures(
-                session, since=since, limit=policy.max_failures_per_user, username=username
+        async with self._new_uow() as uow:
+            by_user = await uow.sftp_logins.recent_failures(
+                since=since, limit=policy.max_failures_per_user, username=username
             )
-            by_address = await recent_failures(
-                session, since=since, limit=policy.max_failures_per_address, address=address
+            by_address = await uow.sftp_logins.recent_failures(
+                since=since, limit=policy.max_failures_per_address, address=address
             )
         for failures, limit, what in (
             (by_user, policy.max_failures_per_user, "user"),
@@ -48,9 +46,8 @@ class SftpLoginGate:
 
     async def record(self, username: str, address: str, method: str, outcome: str, reason: str = "") -> None:
         at = dt.datetime.now(dt.UTC)
-        async with self._sessions() as session, session.begin():
-            await add_attempt(
-                session,
+        async with self._new_uow() as uow:
+            await uow.sftp_logins.add_attempt(
                 at=at,
                 username=username,
                 address=address,
@@ -58,6 +55,7 @@ class SftpLoginGate:
                 outcome=outcome,
                 reason=reason,
             )
+            await uow.commit()
         log.info(
             "sftp login", username=username, address=address, method=method, outcome=outcome, reason=reason
         )

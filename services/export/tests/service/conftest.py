@@ -20,7 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
-from export_documents import make_document
+from export_documents import (
+    HOSTILE_CLIENT,
+    NEGATIVE_LINE_INVOICE_LINES,
+    four_rates_invoice,
+    make_document,
+    negative_line_invoice,
+)
 from pydantic import BaseModel
 from pypdf import PdfWriter
 from sqlalchemy import select
@@ -31,10 +37,8 @@ from ledgerline_export.entrypoints.app import create_app
 from ledgerline_shared.auth import mint_token
 from ledgerline_shared.cloudevents import Envelope
 from ledgerline_shared.contracts.document import (
-    Address,
     Document,
     DocumentType,
-    Party,
 )
 from ledgerline_shared.contracts.events import DocumentRendered, FileRef, RenderedFiles
 from ledgerline_shared.document_store import FolderDocumentStore, sha256_hex
@@ -42,46 +46,17 @@ from ledgerline_shared.testing import deliver, record_for
 from ledgerline_shared.topics import DOCUMENT_RENDERED
 
 SECRET = "test-secret-0123456789abcdef0123456789"
-SELLER = Party(
-    name="Ledgerline Télécom SAS",
-    address=Address(line1="1 rue de la Paix", postcode="75002", city="Paris", country="FR"),
-    vat_id="FR32123456789",
-    siren="123456789",
-)
-# (label, quantity, unit price, VAT rate, account)
-Line = tuple[str, str, str, str, str]
-DEFAULT_LINES: list[Line] = [
-    ("Forfait mobile 20 Go", "3", "19.99", "20.00", "706100"),
-    ("Communications", "1", "12.3456", "20.00", "706200"),
-]
 
 
 def january() -> list[Document]:
-    """Invoices at four rates (one with a negative line), two credit notes, a proforma; February's one."""
+    """Invoices at four rates (one with a negative line), two credit notes, a proforma; February's one.
+
+    Beside unit/conftest.py's month_documents(): the same four-rate and negative-line invoices
+    (export_documents.py), with a second credit note and a February invoice the service tests need."""
     return [
         make_document("F2026-000010", issue_date=dt.date(2026, 1, 31)),
-        make_document(
-            "F2026-000002",
-            client_code="C0002",
-            client_name="Hôtel du Lac",
-            issue_date=dt.date(2026, 1, 15),
-            lines=[
-                ("Fibre pro", "1", "59.90", "20.00", "706100"),
-                ("Restauration séminaire", "7", "13.33", "10.00", "706300"),
-                ("Livres", "3", "7.77", "5.50", "707000"),
-                ("Presse", "2", "1.49", "2.10", "707000"),
-            ],
-        ),
-        make_document(
-            "F2026-000003",
-            client_code="C0003",
-            client_name='=HYPERLINK("http://x")',
-            issue_date=dt.date(2026, 1, 20),
-            lines=[
-                ("Forfait", "1", "100.00", "20.00", "706100"),
-                ("Avoir geste commercial", "1", "-30.00", "20.00", "706100"),
-            ],
-        ),
+        four_rates_invoice(),
+        negative_line_invoice(),
         make_document(
             "AV2026-000001",
             DocumentType.CREDIT_NOTE,
@@ -93,12 +68,9 @@ def january() -> list[Document]:
             "AV2026-000002",
             DocumentType.CREDIT_NOTE,
             client_code="C0003",
-            client_name='=HYPERLINK("http://x")',
+            client_name=HOSTILE_CLIENT,
             issue_date=dt.date(2026, 1, 26),
-            lines=[
-                ("Forfait", "1", "100.00", "20.00", "706100"),
-                ("Avoir geste commercial", "1", "-30.00", "20.00", "706100"),
-            ],
+            lines=NEGATIVE_LINE_INVOICE_LINES,  # credits all of F2026-000003
             original="F2026-000003",
         ),
         make_document(

@@ -85,7 +85,7 @@ async def test_a_preview_on_an_issue_topic_is_refused_for_good(export, make_doc)
     preview = make_doc("F2026-000001").model_copy(update={"type": DocumentType.PREVIEW, "number": None})
     async with export.runtime.sessions() as session, session.begin():
         with pytest.raises(PermanentError):
-            await on_document(_inbound(preview), session)
+            await on_document(export.runtime.event_sink)(_inbound(preview), session)
     assert await rows(export) == {}
 
 

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+import asyncssh
 import pytest
-from export_documents import make_document
+import pytest_asyncio
+from export_documents import four_rates_invoice, make_document, negative_line_invoice
+from sftp_test_server import Server, Store, connect, make_store, serving
 
 from ledgerline_export.domain.issued_document import IssuedDocument
 from ledgerline_shared.contracts.document import (
@@ -20,28 +24,8 @@ def month_documents() -> list[Document]:
     """A January: invoices at several rates, a credit-note article line, a credit note, a proforma."""
     return [
         make_document("F2026-000001"),
-        make_document(
-            "F2026-000002",
-            client_code="C0002",
-            client_name="Hôtel du Lac",
-            issue_date=dt.date(2026, 1, 15),
-            lines=[
-                ("Fibre pro", "1", "59.90", "20.00", "706100"),
-                ("Restauration séminaire", "7", "13.33", "10.00", "706300"),
-                ("Livres", "3", "7.77", "5.50", "707000"),
-                ("Presse", "2", "1.49", "2.10", "707000"),
-            ],
-        ),
-        make_document(
-            "F2026-000003",
-            client_code="C0003",
-            client_name='=HYPERLINK("http://x")',
-            issue_date=dt.date(2026, 1, 20),
-            lines=[
-                ("Forfait", "1", "100.00", "20.00", "706100"),
-                ("Avoir geste commercial", "1", "-30.00", "20.00", "706100"),
-            ],
-        ),
+        four_rates_invoice(),
+        negative_line_invoice(),
         make_document(
             "AV2026-000001",
             kind=DocumentType.CREDIT_NOTE,
@@ -85,3 +69,23 @@ def month(month_docs: list[Document]) -> list[IssuedDocument]:
 @pytest.fixture
 def dangerous_names() -> list[str]:
     return list(DANGEROUS_NAMES)
+
+
+# ---- the SFTP server under test (sftp_test_server.py) ------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return make_store(tmp_path)
+
+
+@pytest_asyncio.fixture
+async def server(store: Store, tmp_path: Path) -> AsyncIterator[Server]:
+    async with serving(store, tmp_path) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def sftp(server: Server) -> AsyncIterator[asyncssh.SFTPClient]:
+    async with await connect(server) as conn, conn.start_sftp_client() as client:
+        yield client

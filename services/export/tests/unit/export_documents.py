@@ -101,3 +101,40 @@ def make_document(
         references=refs,
         reason="Erreur de facturation" if kind is DocumentType.CREDIT_NOTE else None,
     )
+
+
+# The invoices both the unit tests' month and the service tests' January hold (one definition each).
+
+
+def four_rates_invoice() -> Document:
+    """Hôtel du Lac's invoice at four VAT rates (20, 10, 5.5 and 2.1 %)."""
+    return make_document(
+        "F2026-000002",
+        client_code="C0002",
+        client_name="Hôtel du Lac",
+        issue_date=dt.date(2026, 1, 15),
+        lines=[
+            ("Fibre pro", "1", "59.90", "20.00", "706100"),
+            ("Restauration séminaire", "7", "13.33", "10.00", "706300"),
+            ("Livres", "3", "7.77", "5.50", "707000"),
+            ("Presse", "2", "1.49", "2.10", "707000"),
+        ],
+    )
+
+
+HOSTILE_CLIENT = '=HYPERLINK("http://x")'  # a client name a spreadsheet would run as a formula
+NEGATIVE_LINE_INVOICE_LINES: list[LineSpec] = [
+    ("Forfait", "1", "100.00", "20.00", "706100"),
+    ("Avoir geste commercial", "1", "-30.00", "20.00", "706100"),
+]
+
+
+def negative_line_invoice() -> Document:
+    """An invoice with a credit-note article line (negative), to a client named like a formula."""
+    return make_document(
+        "F2026-000003",
+        client_code="C0003",
+        client_name=HOSTILE_CLIENT,
+        issue_date=dt.date(2026, 1, 20),
+        lines=NEGATIVE_LINE_INVOICE_LINES,
+    )

@@ -104,3 +104,14 @@ def test_non_numeric_account_is_refused(tmp_path: Path, month: list[IssuedDocume
     fmt = DatevFormat(plan, _options(account_map={"706100": "REV-A"}), CREATED)
     with pytest.raises(DatevBatchError, match="REV-A"):
         write_accounting_file(tmp_path / "d.csv", month, fmt, plan)
+
+
+def test_the_default_debtor_account_is_a_setting(tmp_path: Path) -> None:
+    from ledgerline_export.config import ExportSettings
+
+    january = (dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    plan = AccountPlan()
+    unset = ExportSettings(data_dir=tmp_path).datev_options(*january)
+    assert DatevFormat(plan, unset, CREATED).default_debtor == "1000000"  # today's default, unchanged
+    chosen = ExportSettings(data_dir=tmp_path, datev_default_debtor_account="1099999")
+    assert DatevFormat(plan, chosen.datev_options(*january), CREATED).default_debtor == "1099999"

@@ -8,23 +8,22 @@ import pytest
 
 from ledgerline_export.domain.issued_document import (
     IssuedDocument,
-    IssuedStatus,
     IssuedType,
     NotAnIssuedDocument,
 )
-from ledgerline_shared.contracts.document import Document, DocumentType, Totals
+from ledgerline_shared.contracts.document import Document, DocumentType, InvoiceStatus, Totals
 
 
 def test_from_document_keeps_what_the_exports_need(make_doc: Callable[..., Document]) -> None:
     doc = make_doc("F2026-000010", client_code="C42", client_name="Garage Dupont")
-    issued = IssuedDocument.from_document(doc, status=IssuedStatus.PARTIALLY_CREDITED, pdf_path="p/F.pdf")
+    issued = IssuedDocument.from_document(doc, status=InvoiceStatus.PARTIALLY_CREDITED, pdf_path="p/F.pdf")
     assert issued.number == "F2026-000010"
     assert issued.type is IssuedType.INVOICE
     assert (issued.client_code, issued.client_name, issued.client_id) == ("C42", "Garage Dupont", "id-C42")
     assert issued.net == doc.totals.net_total and issued.gross == doc.totals.gross_total
     assert issued.vat_total == doc.totals.tax_total
     assert [line.accounting_account for line in issued.lines] == ["706100", "706200"]
-    assert issued.status is IssuedStatus.PARTIALLY_CREDITED and issued.pdf_path == "p/F.pdf"
+    assert issued.status is InvoiceStatus.PARTIALLY_CREDITED and issued.pdf_path == "p/F.pdf"
     assert issued.due_date == dt.date(2026, 3, 2)
     assert issued.client_email == "c42@example.test"
 
