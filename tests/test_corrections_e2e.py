@@ -4,6 +4,7 @@ reason; a regeneration gives version 2 and the counter reads 2 in invoicing's de
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import uuid
@@ -78,6 +79,20 @@ async def test_cancellation_through_the_topic_ends_in_a_mailed_credit_note(
     async with stack.http("invoicing") as inv:
         again = (await inv.get(f"/api/v1/invoices/{number}", headers=h)).json()
         assert again["credit_notes"] == [credit_number]
+
+    # Export shows the status invoicing decided (carried on creditnote.issued), "cancelled" included.
+    month = original["issue_date"][:7]
+    async with stack.http("export") as export:
+
+        async def listed_cancelled() -> dict | None:
+            answer = await export.get("/api/v1/exports/invoice-list", params={"month": month}, headers=h)
+            text = answer.content.decode("utf-8-sig")  # a BOM, for Excel
+            rows = {row["number"]: row for row in csv.DictReader(io.StringIO(text))}
+            row = rows.get(number)
+            return row if row is not None and row["status"] == "cancelled" else None
+
+        row = await eventually(listed_cancelled, 60)
+        assert row["gross"] == original["gross_total"]
 
 
 async def test_regeneration_counts_two_everywhere(stack: RunningStack, kafka_bootstrap: str) -> None:
