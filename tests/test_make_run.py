@@ -11,6 +11,7 @@ writes its title over its environment, by its pid file).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,6 +136,7 @@ def test_sigterm_stops_everything_make_run_started(kafka_ready: None) -> None:
         assert not Path(f"/proc/{nginx}").exists()
         for port in (*PORTS.values(), GATEWAY_PORT, MAIL_HTTP_PORT, SMTP_PORT, KAFKA_PORT):
             assert not _listening(port), port
+        shutil.rmtree(run_dir)  # kept when the test fails: its logs say why
     finally:
         if make_run.poll() is None:
             make_run.kill()
