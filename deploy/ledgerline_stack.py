@@ -4,6 +4,11 @@ Each service gets the same LEDGERLINE_* names (deploy/local-env.names) with the 
 the dev stack (ports 8101-8105, SQLite under var/run, the gateway on 8080) or a test stack (its own
 ports, PostgreSQL databases and data folder). The back office (`backoffice`) and the gateway (nginx, by
 deploy/gateway.sh) start only when asked: most tests need the four APIs alone.
+
+Whose LEDGERLINE_* variables count: a test stack is hermetic (the caller's LEDGERLINE_* variables are
+dropped, so a developer's settings never change a test), whereas `make run` sets
+`inherit_environment`: the operator's LEDGERLINE_* variables reach every process and win over the
+stack's values, which only fill the gaps (deploy/run_config.py, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -42,9 +47,26 @@ class StackConfig:
     database_urls: dict[str, str] = field(default_factory=dict)  # empty: SQLite under data_dir
     extra_env: dict[str, str] = field(default_factory=dict)
     kafka_credentials: Path | None = None  # deploy/kafka.sh's credentials folder: each service its principal
+    # False (tests, benchmarks): the caller's LEDGERLINE_* variables are dropped. True (make run): they
+    # are kept and win over this config's values.
+    inherit_environment: bool = False
+
+    def caller_env(self) -> dict[str, str]:
+        """The caller's environment, with or without its LEDGERLINE_* variables (inherit_environment)."""
+        if self.inherit_environment:
+            return dict(os.environ)
+        return {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
+
+    def _merged(self, own: dict[str, str]) -> dict[str, str]:
+        """The caller's environment plus this stack's values; an inherited LEDGERLINE_* variable wins."""
+        env = self.caller_env()
+        for name, value in own.items():
+            if not (self.inherit_environment and name.startswith("LEDGERLINE_") and name in env):
+                env[name] = value
+        return env
 
     def env(self, service: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
+        env: dict[str, str] = {}
         env.update(
             {
                 "LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
@@ -57,23 +79,24 @@ class StackConfig:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if service in SERVICES:  # the back office speaks HTTP only: it has no Kafka principal
-            env.update(kafka_credentials_env(self.kafka_credentials, service))
         if service in self.database_urls:
             env[f"LEDGERLINE_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
         if service == BACKOFFICE:  # a client of the four APIs
             env.update({f"LEDGERLINE_BACKOFFICE_{api.upper()}_URL": self.url(api) for api in SERVICES})
         env.update(self.extra_env)
+        env = self._merged(env)
+        if service in SERVICES:  # the back office speaks HTTP only: it has no Kafka principal
+            # The principals of the broker this stack started: nothing else can sign in to it.
+            env.update(kafka_credentials_env(self.kafka_credentials, service))
         return env
 
     def gateway_env(self) -> dict[str, str]:
         """What deploy/gateway.sh reads: its folder, its port and the port of each upstream."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
-        env.update({f"LEDGERLINE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()})
+        env = {f"LEDGERLINE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()}
         env["LEDGERLINE_GATEWAY_PORT"] = str(self.gateway_port)
         env["LEDGERLINE_GATEWAY_DIR"] = str(self.gateway_dir or self.data_dir.parent / "gateway")
         env.update({k: v for k, v in self.extra_env.items() if k.startswith("LEDGERLINE_GATEWAY_")})
-        return env
+        return self._merged(env)
 
     def gateway_url(self) -> str:
         scheme = "https" if self.extra_env.get("LEDGERLINE_GATEWAY_TLS_CERT") else "http"

@@ -1,13 +1,20 @@
 """`make run`: Kafka, a mail catcher, the five services, the gateway, the demo operator and its
-people; Ctrl-C stops it all.
+people; Ctrl-C or SIGTERM stops everything it started.
 
-Everything lives under var/run (SQLite databases, documents, Kafka data, caught mail, the gateway's
-folder, the demo logins), so a second `make run` finds the demo already loaded, loads nothing twice
-and prints the same passwords.
+Configuration (deploy/run_config.py, docs/operations.md): the operator's LEDGERLINE_* variables win;
+make run's values are defaults for what is unset. LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS replaces the local
+broker, LEDGERLINE_SMTP_HOST the mail catcher, LEDGERLINE_<SERVICE>_DATABASE_URL that service's SQLite.
+
+Everything else lives under var/run (LEDGERLINE_RUN_DIR): SQLite databases, documents, Kafka data,
+caught mail, the gateway's folder, the demo logins; so a second `make run` finds the demo already
+loaded, loads nothing twice and prints the same passwords.
+
+    .venv/bin/python deploy/run.py [--no-demo]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -20,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledgerline_stack import BACKOFFICE, PYTHON, ROOT, SERVICES, Stack, StackConfig, kafka_script
+from ledgerline_stack import BACKOFFICE, PYTHON, ROOT, SERVICES, Stack, kafka_script
+from run_config import DEFAULT_RUN_DIR, LocalKafka, MailCatcher, RunConfig, run_config
 
-RUN = ROOT / "var" / "run"
-KAFKA_PORT, KAFKA_CONTROLLER_PORT = 9092, 9093
-SMTP_PORT, MAIL_HTTP_PORT, SFTP_PORT = 2525, 8025, 2222
+RUN = Path(os.environ.get("LEDGERLINE_RUN_DIR") or DEFAULT_RUN_DIR)
 
 
 def jwt_secret() -> str:
+    """make run's own token key (kept in its folder): used only when LEDGERLINE_JWT_SECRET is unset."""
     path = RUN / "jwt-secret"
     if not path.exists():
         RUN.mkdir(parents=True, exist_ok=True)
@@ -122,107 +129,137 @@ def post_json(url: str, token: str, body: dict[str, object] | None = None) -> di
         return result
 
 
-def main() -> int:
-    started = time.monotonic()
-    secret = jwt_secret()
-    kafka_dir = RUN / "kafka"
-    kafka_script("start", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
-    kafka_script("wait", "90", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
-    kafka_script("create-topics", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
-    catcher = subprocess.Popen(
+def local_kafka(kafka: LocalKafka, *args: str) -> None:
+    """deploy/kafka.sh for make run's own broker."""
+    kafka_script(*args, port=kafka.port, controller_port=kafka.controller_port, data_dir=kafka.data_dir)
+
+
+def start_kafka(kafka: LocalKafka) -> None:
+    local_kafka(kafka, "start")
+    local_kafka(kafka, "wait", "90")
+    local_kafka(kafka, "create-topics")
+
+
+def start_mail_catcher(mail: MailCatcher) -> subprocess.Popen[bytes]:
+    command = [PYTHON, str(ROOT / "deploy" / "mail_catcher.py"), "--smtp-port", str(mail.smtp_port)]
+    command += ["--http-port", str(mail.http_port), "--folder", str(mail.folder)]
+    return subprocess.Popen(command, start_new_session=True)
+
+
+def load_demo(config: RunConfig, secret: str, admin: str) -> None:
+    demo = subprocess.run(
         [
             PYTHON,
-            str(ROOT / "deploy" / "mail_catcher.py"),
-            "--smtp-port",
-            str(SMTP_PORT),
-            "--http-port",
-            str(MAIL_HTTP_PORT),
-            "--folder",
-            str(RUN / "mail"),
+            str(ROOT / "deploy" / "demo"),
+            "--url",
+            config.stack.url("invoicing"),
+            "--token",
+            admin,
+            "--approver-token",  # a second person approves last month's preview (four eyes)
+            mint(secret, "billing-lead", "billing"),
         ],
-        start_new_session=True,
+        cwd=ROOT,
     )
-    config = StackConfig(
-        kafka=f"127.0.0.1:{KAFKA_PORT}",
-        data_dir=RUN / "data",
-        jwt_secret=secret,
-        smtp_port=SMTP_PORT,
-        sftp_port=SFTP_PORT,
-        extra_env={"LEDGERLINE_RUN_APPROVAL_REQUIRED": "true"},  # four eyes before production (issue 15)
-        kafka_credentials=kafka_dir / "credentials",  # written by deploy/kafka.sh start
+    if demo.returncode != 0:
+        print("warning: the demo operator did not load completely (see above)", file=sys.stderr)
+
+
+def banner(config: RunConfig, ready_after: float, logins: str, sftp: dict[str, object], admin: str) -> str:
+    stack = config.stack
+    gateway = stack.gateway_url()
+    if config.mail is not None:
+        mail = f"caught mail   http://127.0.0.1:{config.mail.http_port}"
+    else:
+        mail = f"mail          sent through {stack.smtp_host}:{stack.smtp_port} (LEDGERLINE_SMTP_HOST)"
+    kafka = "the local broker" if config.kafka is not None else "your cluster"
+    given = "\n".join(f"    {name}={value}" for name, value in config.from_environment.items())
+    settings = (
+        f"  from your environment (these win over make run's defaults):\n{given}"
+        if given
+        else "  no LEDGERLINE_* variable set: make run's defaults everywhere (docs/operations.md)"
     )
-    stack = Stack(config, RUN / "logs")
-    stopping = False
-
-    def stop(*_args: object) -> None:
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        print("\nstopping Ledgerline...", flush=True)
-        try:
-            stack.gateway("stop")
-        except subprocess.CalledProcessError:
-            pass  # never started
-        stack.stop()
-        catcher.terminate()
-        catcher.wait(timeout=10)
-        kafka_script("stop", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=kafka_dir)
-
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
-    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        stack.start((*SERVICES, BACKOFFICE))
-        stack.wait_ready(timeout_s=180)
-        stack.gateway("start")
-        ready_after = time.monotonic() - started
-        admin = mint(secret, "admin", "admin")
-        demo = subprocess.run(
-            [
-                PYTHON,
-                "-m",
-                "ledgerline_invoicing.entrypoints.demo",
-                "--url",
-                config.url("invoicing"),
-                "--token",
-                admin,
-                "--approver-token",  # a second person approves last month's preview (four eyes)
-                mint(secret, "billing-lead", "billing"),
-            ],
-            cwd=ROOT,
-        )
-        if demo.returncode != 0:
-            print("warning: the demo operator did not load completely (see above)", file=sys.stderr)
-        sftp = post_json(config.url("export") + "/api/v1/me/sftp/password", admin)
-        people = create_demo_people(stack, first_demo_client(config.url("invoicing"), admin))
-        logins = "\n".join(people)
-        gateway = config.gateway_url()
-        print(
-            f"""
-Ledgerline is running (all five services ready after {ready_after:.0f} s). Ctrl-C stops everything.
+    return f"""
+Ledgerline is running (all five services ready after {ready_after:.0f} s, Kafka: {kafka}).
+Ctrl-C (or SIGTERM to pid {os.getpid()}) stops everything.
 
   open {gateway}/   sign in as (user, password, role):
 {logins}
   API, one base URL for every service:  {gateway}/api/v1/...   operations: {gateway}/ops/invoicing/ (admin)
 
-  invoicing     {config.url("invoicing")}/dashboard   API docs {config.url("invoicing")}/docs
-  rendering     {config.url("rendering")}/dashboard
-  notification  {config.url("notification")}/dashboard
-  export        {config.url("export")}/dashboard
-  back office   {config.url(BACKOFFICE)} (behind the gateway)
-  caught mail   http://127.0.0.1:{MAIL_HTTP_PORT}
-  SFTP          sftp -P {SFTP_PORT} {sftp.get("username")}@127.0.0.1   password: {sftp.get("password")}
+  invoicing     {stack.url("invoicing")}/dashboard   API docs {stack.url("invoicing")}/docs
+  rendering     {stack.url("rendering")}/dashboard
+  notification  {stack.url("notification")}/dashboard
+  export        {stack.url("export")}/dashboard
+  back office   {stack.url(BACKOFFICE)} (behind the gateway)
+  {mail}
+  SFTP          sftp -P {stack.sftp_port} {sftp.get("username")}@127.0.0.1   password: {sftp.get("password")}
+
+{settings}
 
   admin token (24 h):
   export TOKEN={admin}
   e.g.  curl -H "Authorization: Bearer $TOKEN" \\
           '{gateway}/api/v1/invoices?month={time.strftime("%Y-%m")}'
 
-  logs: {RUN / "logs"}, gateway: {config.gateway_env()["LEDGERLINE_GATEWAY_DIR"]}/logs
-""",
-            flush=True,
-        )
+  logs: {config.run_dir / "logs"}, gateway: {stack.gateway_env()["LEDGERLINE_GATEWAY_DIR"]}/logs
+"""
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM takes Ctrl-C's way out: the `finally` that stops everything
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run Ledgerline locally (make run).")
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo operator")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    # Before anything starts: a SIGTERM while the broker is starting must stop the broker too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    config = run_config(os.environ, None if os.environ.get("LEDGERLINE_JWT_SECRET") else jwt_secret())
+    secret = config.stack.jwt_secret
+    stack = Stack(config.stack, config.run_dir / "logs")
+    catcher: subprocess.Popen[bytes] | None = None
+    kafka_begun = False
+
+    def stop() -> None:
+        # Once stopping, a second Ctrl-C or SIGTERM must not cut the stopping short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("\nstopping Ledgerline...", flush=True)
+        try:
+            stack.gateway("stop")
+        except subprocess.CalledProcessError:
+            pass  # never started
+        stack.stop()
+        if catcher is not None:
+            catcher.terminate()
+            try:
+                catcher.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                catcher.kill()
+                catcher.wait(timeout=5)
+        if config.kafka is not None and kafka_begun:
+            local_kafka(config.kafka, "stop")
+
+    try:
+        if config.kafka is not None:
+            kafka_begun = True
+            start_kafka(config.kafka)
+        if config.mail is not None:
+            catcher = start_mail_catcher(config.mail)
+        stack.start((*SERVICES, BACKOFFICE))
+        stack.wait_ready(timeout_s=180)
+        stack.gateway("start")
+        ready_after = time.monotonic() - started
+        admin = mint(secret, "admin", "admin")
+        if not args.no_demo:
+            load_demo(config, secret, admin)
+        sftp = post_json(config.stack.url("export") + "/api/v1/me/sftp/password", admin)
+        people = create_demo_people(stack, first_demo_client(config.stack.url("invoicing"), admin))
+        print(banner(config, ready_after, "\n".join(people), sftp, admin), flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         print("a service stopped; see the logs", file=sys.stderr)

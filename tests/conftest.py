@@ -219,8 +219,7 @@ async def _load_demo(site: Site, python: str) -> None:
         subprocess.run,
         [
             python,
-            "-m",
-            "ledgerline_invoicing.entrypoints.demo",
+            str(ROOT / "deploy" / "demo"),
             "--url",
             site.api_url("invoicing"),
             "--token",

@@ -1,18 +1,20 @@
-"""One service process: database, Kafka (FastStream subscribers + outbox relay), HTTP, health, dashboard.
+"""One service process: its database, Kafka (FastStream subscribers + outbox relay) and HTTP app.
 
 Each service builds a `ServiceRuntime`, registers its subscribers and routers, and serves
 `runtime.create_app()`. Kafka may be down at start or go away later: the runtime keeps retrying in the
 background and `/health/ready` answers 503 until it is back, without a restart.
+
+This module is the process's lifecycle; what the process serves about itself lives in `operations/`:
+health checks (`health.py`), the dashboard (`dashboard.py`, its SQL in `dashboard_queries.py`), dead
+letters (`dead_letters.py`) and the other operations endpoints (`routes.py`). Use cases write events
+through their unit of work (`unit_of_work.py`), not through the runtime.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
-import json
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,19 +22,16 @@ from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
 from faststream.kafka import KafkaBroker
-from jinja2 import Environment, PackageLoader, select_autoescape
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared import auth
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from ledgerline_shared.http_limits import BodySizeLimit
-from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare, TopicStats
+from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare
 from ledgerline_shared.messaging.kafka_security import (
     faststream_security,
     kafka_client_options,
@@ -41,26 +40,23 @@ from ledgerline_shared.messaging.kafka_security import (
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
-from ledgerline_shared.observability import context, metrics
-from ledgerline_shared.observability.kafka_lag import LagProbe, PartitionLag
+from ledgerline_shared.observability import context
+from ledgerline_shared.observability.kafka_lag import LagProbe, PartitionLag, RecentLag
 from ledgerline_shared.observability.logs import configure_logging
+from ledgerline_shared.operations import dead_letters, health
+from ledgerline_shared.operations.dashboard import DashboardSection, render_dashboard
+from ledgerline_shared.operations.health import Check
+from ledgerline_shared.operations.routes import (
+    metrics_client_allowed,
+    operations_router,
+    start_metrics_server,
+)
 from ledgerline_shared.settings import Settings
 from ledgerline_shared.topics import CATALOG
 from ledgerline_shared.unit_of_work import EventSink
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T", bound=BaseModel)
-Check = Callable[[], Awaitable[None]]
-_dashboard_env = Environment(
-    loader=PackageLoader("ledgerline_shared", "templates"), autoescape=select_autoescape()
-)
-
-
-@dataclass
-class DashboardSection:
-    title: str
-    headers: list[str]
-    rows: list[list[Any]]
 
 
 @dataclass(frozen=True)
@@ -137,10 +133,10 @@ class ServiceRuntime:
         self.handlers: dict[str, Subscription] = {}  # topic -> what subscribe() registered (tests use it)
         self.kafka_connected = False
         self.started_at = dt.datetime.now(dt.UTC)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._metrics_server: Any = None  # the internal /metrics listener when metrics_port is set
         self.lag_probe = LagProbe(settings.kafka_bootstrap_servers, **self.kafka_options)
-        self._lag_cache: tuple[float, list[PartitionLag], str | None] = (0.0, [], None)
+        self._recent_lag = RecentLag(self.lag_probe, name)
         for topic in publishes:  # declared for the AsyncAPI document only
             spec = CATALOG[topic]
             self.broker.publisher(topic, title=f"{name}:{topic}", schema=spec.payload)
@@ -174,11 +170,16 @@ class ServiceRuntime:
     async def emit(
         self, session: AsyncSession, topic: str, key: str | None, data: BaseModel, subject: str | None = None
     ) -> str:
-        """Write an event into the outbox inside the caller's transaction."""
+        """Deprecated: use cases emit through their unit of work (`uow.emit`, written at commit).
+
+        Kept only while the services' last callers move; writes the event into the outbox inside the
+        caller's transaction.
+        """
+        sink = self.event_sink
         return await add_to_outbox(
             session,
-            self.tables.outbox,
-            source=f"/ledgerline/{self.name}",
+            sink.outbox,
+            source=sink.source,
             topic=topic,
             key=key,
             data=data,
@@ -256,53 +257,27 @@ class ServiceRuntime:
             await self.producer.stop()
         await self.engine.dispose()
 
-    # -- health ---------------------------------------------------------------------------
-    async def _check_database(self) -> None:
-        async with self.read_sessions() as session:
-            await session.execute(text("SELECT 1"))
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """A background task of this process: cancelled and awaited by stop()."""
+        self._tasks.append(task)
 
-    async def _check_kafka(self) -> None:
-        if not self.kafka_connected:
-            raise RuntimeError("not connected yet")
-        # A bootstrap server must accept a connection now: when the broker stops, this fails at
-        # once, whereas the clients only notice on their next request.
-        errors = []
-        for server in self.settings.kafka_bootstrap_servers.split(","):
-            host, _, port = server.strip().rpartition(":")
-            try:
-                _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2.0)
-                writer.close()
-                return
-            except (OSError, TimeoutError) as exc:
-                errors.append(f"{server}: {exc or type(exc).__name__}")
-        raise RuntimeError("; ".join(errors))
-
+    # -- what the process serves about itself (operations/) -------------------------------
     async def readiness(self) -> dict[str, str | None]:
-        checks: dict[str, Check] = {"database": self._check_database, "kafka": self._check_kafka}
+        checks: dict[str, Check] = {
+            "database": health.database_check(self.read_sessions),
+            "kafka": health.kafka_check(self.settings.kafka_bootstrap_servers, lambda: self.kafka_connected),
+        }
         checks.update(self.hooks.checks)
-        results: dict[str, str | None] = {}
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check(), 3.0)
-                results[name] = None
-            except Exception as exc:
-                results[name] = f"{type(exc).__name__}: {exc}"[:300]
-        metrics.READY.labels(self.name).set(0 if any(results.values()) else 1)
-        return results
+        return await health.run_checks(self.name, checks)
 
     async def lag(self) -> tuple[list[PartitionLag], str | None]:
-        cached_at, rows, error = self._lag_cache
-        if time.monotonic() - cached_at < 5:
-            return rows, error
-        try:
-            rows = await asyncio.wait_for(self.lag_probe.measure(self.consumer.subscriptions), 8.0)
-            error = None
-            for row in rows:
-                metrics.CONSUMER_LAG.labels(self.name, row.topic, str(row.partition)).set(row.lag)
-        except Exception as exc:
-            rows, error = [], f"lag unavailable: {type(exc).__name__}: {exc}"
-        self._lag_cache = (time.monotonic(), rows, error)
-        return rows, error
+        return await self._recent_lag.measure(self.consumer.subscriptions)
+
+    async def render_dashboard(self) -> str:
+        return await render_dashboard(self)
+
+    async def replay_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
+        return await dead_letters.replay_dead_letter(self, dead_letter_id)
 
     # -- HTTP ----------------------------------------------------------------------------
     def create_app(self, *routers: APIRouter, title: str, description: str = "") -> FastAPI:
@@ -329,168 +304,16 @@ class ServiceRuntime:
                 context.bind(correlation_id=cid[:100])
             return await call_next(request)
 
-        @app.get("/health/live", tags=["operations"])
-        async def live() -> dict[str, str]:
-            return {"status": "alive"}
-
-        @app.get("/health/ready", tags=["operations"])
-        async def ready() -> JSONResponse:
-            results = await self.readiness()
-            failing = {k: v for k, v in results.items() if v}
-            code = 503 if failing else 200
-            return JSONResponse({"status": "ready" if code == 200 else "not ready", "checks": results}, code)
-
-        @app.get("/metrics", tags=["operations"], include_in_schema=False)
-        async def prometheus_metrics(request: Request) -> Response:
-            # Open, but never to the outside: on the service port only to a direct loopback client
-            # (not through a proxy such as the gateway), and not at all when metrics have their own
-            # internal port (docs/security.md).
-            if self.settings.metrics_port is not None:
-                raise HTTPException(404, detail=f"metrics are served on port {self.settings.metrics_port}")
-            if not metrics_client_allowed(request):
-                raise HTTPException(403, detail="metrics are served to the loopback only")
-            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-        @app.get("/asyncapi.json", tags=["operations"])
-        async def asyncapi() -> JSONResponse:
-            from faststream.specification import AsyncAPI
-
-            spec = AsyncAPI(self.broker, title=f"Ledgerline {self.name}", version="0.1.0")
-            return JSONResponse(json.loads(spec.to_specification().to_json()))
-
-        # Operations pages show recipients' addresses and can replay events: admin or ops only.
-        operations = Depends(auth.require(auth.OPERATIONS))
-
-        @app.get("/dashboard", response_class=HTMLResponse, tags=["operations"])
-        async def dashboard(_p: auth.Principal = operations) -> HTMLResponse:
-            return HTMLResponse(await self.render_dashboard())
-
-        @app.post("/api/v1/dead-letters/{dead_letter_id}/replay", status_code=202, tags=["operations"])
-        async def replay(dead_letter_id: int, _p: auth.Principal = operations) -> dict[str, Any]:
-            return await self.replay_dead_letter(dead_letter_id)
-
+        app.include_router(health.health_router(self.readiness))
+        app.include_router(operations_router(self))
         for router in routers:
             app.include_router(router)
         return app
-
-    async def render_dashboard(self) -> str:
-        checks = await self.readiness()
-        lag, lag_error = await self.lag()
-        dl = self.tables.dead_letters
-        async with self.read_sessions() as session:
-            dead = (await session.execute(select(dl).order_by(dl.c.id.desc()).limit(50))).mappings().all()
-            pending = await session.scalar(
-                select(func.count())
-                .select_from(self.tables.outbox)
-                .where(self.tables.outbox.c.sent_at.is_(None))
-            )
-            po = self.tables.parked_outbox
-            parked = (
-                (await session.execute(select(po).order_by(po.c.parked_at.desc(), po.c.id.desc()).limit(50)))
-                .mappings()
-                .all()
-            )
-            parked_count = await session.scalar(select(func.count()).select_from(po))
-        sections = [await section() for section in self.hooks.dashboard]
-        return _dashboard_env.get_template("dashboard.html").render(
-            service=self.name,
-            ready=not any(checks.values()),
-            started_at=self.started_at.isoformat(timespec="seconds"),
-            checks=checks,
-            relay_published=self.relay.published,
-            relay_error=self.relay.last_error,
-            outbox_pending=pending,
-            parked_outbox=parked,
-            parked_count=parked_count,
-            # Every subscription, even before its first message: an idle topic is information too.
-            topics=sorted(
-                {
-                    topic: self.consumer.stats.topics.get(topic, TopicStats())
-                    for topic, _ in self.consumer.subscriptions
-                }.items()
-            ),
-            lag=lag,
-            lag_error=lag_error,
-            dead_letters=dead,
-            recent=list(self.consumer.stats.recent),
-            extra_sections=sections,
-        )
-
-    async def replay_dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
-        """Hand a dead letter again to the consumer that failed it (same ce_id: it was never applied).
-
-        In process, not through Kafka: a service's principal may read its input topics but not write
-        them (docs/security.md), and only the consumer that failed sees the message again. A new
-        failure dead-letters it again, as from Kafka. Runs in the background: the answer is 202.
-        """
-        dl = self.tables.dead_letters
-        async with self.read_sessions() as session:
-            row = (await session.execute(select(dl).where(dl.c.id == dead_letter_id))).mappings().first()
-        if row is None:
-            raise HTTPException(404, detail=f"no dead letter {dead_letter_id}")
-        subscription = self.handlers.get(row["topic"])
-        if subscription is None:
-            raise HTTPException(409, detail=f"this service no longer consumes {row['topic']}")
-        record = _StoredRecord(
-            topic=row["topic"],
-            key=row["key"].encode() if row["key"] is not None else None,
-            value=row["payload"].encode(),
-            headers=[(k, v.encode()) for k, v in json.loads(row["headers"]).items()],
-            partition=row["partition"],
-            offset=row["offset"],
-        )
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=dt.datetime.now(dt.UTC))
-            )
-        model = CATALOG[row["topic"]].payload
-        task = asyncio.create_task(
-            self.consumer.handle_record(
-                record, model, subscription.handler, subscription.consumer_name, subscription.prepare
-            ),
-            name=f"replay-{dead_letter_id}",
-        )
-        self._tasks.append(task)
-        return {"replayed": dead_letter_id, "topic": row["topic"]}
-
-
-@dataclass(frozen=True)
-class _StoredRecord:
-    """A dead letter as the consumer reads a Kafka record."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
-    partition: int | None
-    offset: int | None
-
-
-_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 def startup_problem(settings: Settings) -> str | None:
     """Why a service must not start (no usable token key, Kafka credentials missing), in one line."""
     return auth.startup_problem(settings) or kafka_security_problem(settings)
-
-
-def metrics_client_allowed(request: Request) -> bool:
-    """A direct loopback client: a request relayed by a proxy on this host carries its headers."""
-    if request.client is None or any(h in request.headers for h in _PROXY_HEADERS):
-        return False
-    try:
-        return ipaddress.ip_address(request.client.host).is_loopback
-    except ValueError:
-        return False
-
-
-def start_metrics_server(host: str, port: int) -> Any:
-    """/metrics alone on an internal port (prometheus_client's own threaded server)."""
-    from prometheus_client import start_http_server
-
-    server, _thread = start_http_server(port, addr=host)
-    log.info("metrics listening", host=host, port=server.server_port)
-    return server
 
 
 def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
@@ -506,4 +329,13 @@ def serve(app: FastAPI, port: int, host: str = "127.0.0.1") -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-__all__ = ["DashboardSection", "ServiceRuntime", "serve"]
+__all__ = [
+    "DashboardSection",
+    "RuntimeHooks",
+    "ServiceRuntime",
+    "Subscription",
+    "metrics_client_allowed",
+    "serve",
+    "start_metrics_server",
+    "startup_problem",
+]

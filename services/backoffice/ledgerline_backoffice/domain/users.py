@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ledgerline_backoffice.domain.roles import CLIENT_PREFIX, is_valid_role
+from ledgerline_backoffice.domain.roles import is_valid_role
+from ledgerline_shared.roles import CLIENT_PREFIX
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 

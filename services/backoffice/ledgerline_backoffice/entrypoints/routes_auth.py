@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import Counter
 
-from ledgerline_backoffice.domain.roles import ADMIN, OPS
 from ledgerline_backoffice.domain.users import User
 from ledgerline_backoffice.entrypoints.web import (
     PRE_SESSION_COOKIE,
@@ -23,6 +22,7 @@ from ledgerline_backoffice.entrypoints.web import (
 )
 from ledgerline_backoffice.service.sessions import Person
 from ledgerline_backoffice.service.sign_in import SignIn, SignInRefused
+from ledgerline_shared.roles import ADMIN, OPS
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["sign-in"])

@@ -4,8 +4,8 @@ import csv
 import datetime as dt
 import io
 
-from ledgerline_invoicing.entrypoints.demo import call_records_csv
-from ledgerline_invoicing.entrypoints.demo_review import FEED_MISSING, standout_calls, this_month_traffic
+from demo.fixtures import call_records_csv
+from demo.review import FEED_MISSING, standout_calls, this_month_traffic
 
 
 def rows(text: str) -> list[dict[str, str]]:
