@@ -29,7 +29,7 @@ from ledgerline_export.service.sftp_accounts import (
     set_public_keys,
 )
 from ledgerline_export.service.unit_of_work import ExportUnitOfWork
-from ledgerline_shared import auth
+from ledgerline_shared import auth, roles
 from ledgerline_shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -207,7 +207,7 @@ async def revoke_my_sftp(
 async def revoke_sftp_account(
     username: str,
     request: Request,
-    principal: auth.Principal = Depends(auth.require(frozenset({auth.ADMIN}))),
+    principal: auth.Principal = Depends(auth.require(frozenset({roles.ADMIN}))),
 ) -> None:
     """An administrator revokes anyone's SFTP login (a leaked password, someone leaving)."""
     await revoke(_uow(request), by=f"admin:{principal.sub}", username=username)

@@ -19,8 +19,9 @@ from ledgerline_invoicing.adapters.orm import (
     OneTimeItemRow,
     SubscriptionRow,
 )
-from ledgerline_invoicing.domain.rating import CallKind, RatedCall, billed_units
+from ledgerline_invoicing.domain.rating import RatedCall, billed_units
 from ledgerline_shared.contracts.document import Recipient
+from ledgerline_shared.contracts.events import CallKind
 
 # Only what billing reads of a call record, as plain rows (no ORM objects: a run reads millions).
 _CALL_COLUMNS = (

@@ -21,7 +21,6 @@ from ledgerline_invoicing.adapters.orm import DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.credit import (
     CreditPlan,
-    InvoiceStatus,
     credit_note_document,
     plan_cancellation,
     plan_partial_credit,
@@ -35,7 +34,7 @@ from ledgerline_invoicing.service.commands import (
 from ledgerline_invoicing.service.errors import NotFound
 from ledgerline_invoicing.service.issuing import issue_built_document
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
-from ledgerline_shared.contracts.document import Document, DocumentType
+from ledgerline_shared.contracts.document import Document, DocumentType, InvoiceStatus
 from ledgerline_shared.topics import CREDITNOTE_REQUESTED
 
 # The idempotent consumer remembers ce_ids in processed_events; the request_ids of

@@ -15,7 +15,8 @@ from ledgerline_invoicing.adapters.orm import (
     RatePlanRow,
     SubscriptionRow,
 )
-from ledgerline_invoicing.domain.billing import Article, ArticleKind, OneTimeItem, Repeat, Subscription
+from ledgerline_invoicing.domain.articles import ArticleKind
+from ledgerline_invoicing.domain.billing import Article, OneTimeItem, Repeat, Subscription
 from ledgerline_invoicing.domain.errors import DomainError, InvalidBillingItem
 from ledgerline_invoicing.domain.rating import Increment
 from ledgerline_invoicing.service import commands

@@ -17,7 +17,6 @@ from ledgerline_invoicing.adapters.call_records import CDR_ID, UNRATABLE_REASON
 from ledgerline_invoicing.adapters.orm import RatePlanRow
 from ledgerline_invoicing.domain.rating import (
     UNKNOWN_ACCOUNT,
-    CallKind,
     Increment,
     RatePlan,
     RateRule,
@@ -25,7 +24,7 @@ from ledgerline_invoicing.domain.rating import (
 )
 from ledgerline_invoicing.service.call_record_parsing import CallFields
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
-from ledgerline_shared.contracts.events import CallRecord
+from ledgerline_shared.contracts.events import CallKind, CallRecord
 
 MAX_BATCH = 10_000  # records of one POST /usage (spec)
 # A record is at most ~500 bytes of JSON (its fields' maximum lengths): a full batch fits in this.
