@@ -20,7 +20,8 @@ committing, and the after-commit work, to the consumer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -110,6 +111,10 @@ class UnitOfWork:
             return  # the owner rolls back or commits its own transaction
         session, self._session = self._session, None
         if session is not None:
+            if exc_type is None:
+                # The rows a use case returns stay readable once the session is gone: the rollback
+                # below (a no-op after commit) would otherwise expire what a read-only unit read.
+                session.expunge_all()
             try:
                 await session.rollback()  # a no-op after commit; undoes anything left uncommitted
             finally:
@@ -135,6 +140,19 @@ class UnitOfWork:
         await self.session.commit()
         for callback in callbacks:
             callback()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: if the block raises, its writes AND the events and after-commit work
+        it queued are given back (a billing run's client rolled back alone must publish nothing)."""
+        events, callbacks = len(self._pending), len(self._after_commit)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._pending[events:]
+            del self._after_commit[callbacks:]
+            raise
 
     async def rollback(self) -> None:
         self._pending = []

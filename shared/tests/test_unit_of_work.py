@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledgerline_shared.db import make_engine, make_sessionmaker
 from ledgerline_shared.messaging.tables import define_messaging_tables
@@ -126,3 +127,45 @@ async def test_a_unit_of_work_is_used_inside_its_block(engine: AsyncEngine) -> N
     async with reader:
         with pytest.raises(NotInTransaction):
             reader.emit("note.added", "k", Noted(text="x"))
+
+
+async def test_a_failed_savepoint_gives_back_its_rows_and_its_events(engine: AsyncEngine) -> None:
+    wakes: list[str] = []
+    uow = _uow(engine, wakes)
+    async with uow:
+        await uow.notes.add("kept")
+        uow.emit("note.added", "kept", Noted(text="kept"))
+        with pytest.raises(ValueError):
+            async with uow.savepoint():
+                await uow.notes.add("given back")
+                uow.emit("note.added", "given back", Noted(text="given back"))
+                raise ValueError("this client alone fails")
+        await uow.commit()
+    assert await _counts(engine) == (1, 1)
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(tables.outbox.c.key)) == "kept"
+
+
+class _Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Memo(_Base):
+    __tablename__ = "memos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(50))
+
+
+async def test_what_a_use_case_read_stays_readable_after_the_block(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    uow = _uow(engine, [])
+    async with uow:
+        uow.session.add(Memo(text="first"))
+        await uow.commit()
+    reader = NotesUnitOfWork(make_sessionmaker(engine), uow._events, read_only=True)
+    async with reader:
+        memo = (await reader.session.scalars(select(Memo))).one()
+    # Leaving rolls back (nothing to undo here); the object was detached first, not expired, so its
+    # attributes still read without a session (an expired one would raise DetachedInstanceError).
+    assert memo.text == "first"

@@ -8,9 +8,7 @@ nothing else from the runtime.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from types import TracebackType
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,31 +56,6 @@ class InvoicingUnitOfWork(UnitOfWork):
         self.approvals = RunApprovals(session)
         self.review = RunReviewQueries(session)
         self.processed_requests = ProcessedRequests(session, messaging.processed)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None and self._joined is None and self._session is not None:
-            # The rows a use case returns stay readable once the session is gone: the base rolls
-            # back on leaving (a no-op after commit, but it expires what a read-only unit read).
-            self._session.expunge_all()
-        await super().__aexit__(exc_type, exc, traceback)
-
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        """A nested transaction: if the block raises, its writes AND the events it emitted are
-        given back (a billing run's client rolled back alone must publish nothing)."""
-        events, callbacks = len(self._pending), len(self._after_commit)
-        try:
-            async with self.session.begin_nested():
-                yield
-        except BaseException:
-            del self._pending[events:]
-            del self._after_commit[callbacks:]
-            raise
 
 
 UnitOfWorkFactory = Callable[[], InvoicingUnitOfWork]
