@@ -181,9 +181,19 @@ async def test_a_send_request_before_the_rendering_waits_for_the_pdf(
     server = smtp_server("starttls", auth=True)
     async with run_notification(server.port) as service:
         await service.feed(INVOICE_SEND_REQUESTED, send_request("PF-2026-000009", ["x@client.example"]))
-        await asyncio.sleep(0.5)
+
+        async def waiting_for_the_pdf() -> bool:
+            # Polled: between two attempts the delivery is `pending`, during one it is briefly
+            # `sending` (a fixed sleep read that moment once under load). It must never be sent.
+            rows = await service.deliveries()
+            assert [r.status for r in rows] in ([], ["pending"], ["sending"]), rows
+            waiting = bool(rows) and rows[0].status == "pending"
+            return waiting and "has not been rendered yet" in (rows[0].error or "")
+
+        await wait_until(waiting_for_the_pdf, what="the request waiting for its PDF")
+        await asyncio.sleep(0.5)  # a few more attempts: still waiting, nothing sent
         [waiting] = await service.deliveries()
-        assert waiting.status == "pending" and "has not been rendered yet" in (waiting.error or "")
+        assert waiting.status in ("pending", "sending") and not server.handler.received
         path, pdf = service.store_pdf("PF-2026-000009", type="proforma")
         await service.feed(DOCUMENT_RENDERED, rendered_event("PF-2026-000009", path, pdf, type="proforma"))
         await wait_until(lambda: all_finished(service, 1), what="the request once rendered")
