@@ -404,7 +404,10 @@ cluster_start() {
   echo "${brokers:-$(cluster_brokers)}" >"$BROKERS_FILE"
   ensure_credentials
   if [[ ! -s "$CLUSTER_ID_FILE" ]]; then
-    java_cmd kafka.tools.StorageTool random-uuid | tail -n1 >"$CLUSTER_ID_FILE"
+    # Kafka's Uuid.randomUuid() without a JVM start: 16 random bytes, URL-safe base64, no "-" first.
+    "$PYTHON" -c 'import base64, os
+while (u := base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")).startswith("-"): pass
+print(u)' >"$CLUSTER_ID_FILE"
   fi
   # Every node first written and formatted (in parallel: each format is a JVM start), then started.
   local to_start=()
