@@ -267,9 +267,8 @@ async def test_a_broker_killed_mid_production_loses_no_acknowledged_message(kafk
     assert len(acked) == MESSAGES
 
     await asyncio.to_thread(cluster, kafka_cluster, "start")  # only the killed broker is down: it alone
-    caught_up = await until_isr(kafka_cluster, TOPIC, 3, 90)
+    await until_isr(kafka_cluster, TOPIC, 3, 90)  # fails unless every partition has 3 in sync again
     print(f"broker {victim} back in every ISR {time.monotonic() - killed_at:.0f} s after the kill")
-    assert caught_up >= 0
 
     found = await read_all(kafka_cluster, TOPIC, run)
     counts = Counter(value for _, _, value in found)
@@ -323,6 +322,5 @@ async def test_with_two_brokers_down_an_acks_all_write_is_refused_not_accepted(k
         metadata = await asyncio.wait_for(pending, 90)  # the same write, acknowledged once there are 2
     finally:
         await relay.stop()
-    assert [(p, o, v) for p, o, v in await read_all(kafka_cluster, TOPIC, run)] == [
-        (metadata.partition, metadata.offset, f"{run}:relay")
-    ]
+    written = (metadata.partition, metadata.offset, f"{run}:relay")
+    assert await read_all(kafka_cluster, TOPIC, run) == [written]  # there once, where it was acknowledged
