@@ -1,8 +1,12 @@
 # Ledgerline: the two commands (and a few helpers). Each installs what is missing first.
-.PHONY: run test bench lint bootstrap clean
+.PHONY: run run-cluster test bench lint bootstrap clean
 
 run: bootstrap
 	.venv/bin/python deploy/run.py
+
+# make run on a local Kafka cluster: 3 brokers (9092-9094) and 3 controllers (docs/operations.md).
+run-cluster: bootstrap
+	.venv/bin/python deploy/run.py --kafka-cluster 3
 
 test:
 	bash deploy/test.sh $(ARGS)

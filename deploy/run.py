@@ -1,5 +1,6 @@
 """`make run`: Kafka, a mail catcher, the five services, the gateway, the demo operator and its
-people; Ctrl-C or SIGTERM stops everything it started.
+people; Ctrl-C or SIGTERM stops everything it started. `make run-cluster` (--kafka-cluster 3): the same on
+a local Kafka cluster of 3 brokers and 3 controllers (deploy/kafka.sh cluster) instead of one broker.
 
 Configuration (deploy/run_config.py, docs/operations.md): the operator's LEDGERLINE_* variables win;
 make run's values are defaults for what is unset. LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS replaces the local
@@ -9,7 +10,7 @@ Everything else lives under var/run (LEDGERLINE_RUN_DIR): SQLite databases, docu
 caught mail, the gateway's folder, the demo logins; so a second `make run` finds the demo already
 loaded, loads nothing twice and prints the same passwords.
 
-    .venv/bin/python deploy/run.py [--no-demo]
+    .venv/bin/python deploy/run.py [--no-demo] [--kafka-cluster N]
 """
 
 from __future__ import annotations
@@ -130,12 +131,14 @@ def post_json(url: str, token: str, body: dict[str, object] | None = None) -> di
 
 
 def local_kafka(kafka: LocalKafka, *args: str) -> None:
-    """deploy/kafka.sh for make run's own broker."""
+    """deploy/kafka.sh for make run's own broker (or `deploy/kafka.sh cluster` for its cluster)."""
+    if kafka.cluster:
+        args = ("cluster", *args)
     kafka_script(*args, port=kafka.port, controller_port=kafka.controller_port, data_dir=kafka.data_dir)
 
 
 def start_kafka(kafka: LocalKafka) -> None:
-    local_kafka(kafka, "start")
+    local_kafka(kafka, "start", *((str(kafka.cluster),) if kafka.cluster else ()))
     local_kafka(kafka, "wait", "90")
     local_kafka(kafka, "create-topics")
 
@@ -171,7 +174,12 @@ def banner(config: RunConfig, ready_after: float, logins: str, sftp: dict[str, o
         mail = f"caught mail   http://127.0.0.1:{config.mail.http_port}"
     else:
         mail = f"mail          sent through {stack.smtp_host}:{stack.smtp_port} (LEDGERLINE_SMTP_HOST)"
-    kafka = "the local broker" if config.kafka is not None else "your cluster"
+    if config.kafka is None:
+        kafka = "your cluster"
+    elif config.kafka.cluster:
+        kafka = f"a local cluster of {config.kafka.cluster} brokers, {config.kafka.bootstrap}"
+    else:
+        kafka = "the local broker"
     given = "\n".join(f"    {name}={value}" for name, value in config.from_environment.items())
     settings = (
         f"  from your environment (these win over make run's defaults):\n{given}"
@@ -212,13 +220,24 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Ledgerline locally (make run).")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo operator")
+    parser.add_argument(
+        "--kafka-cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a local Kafka cluster of N brokers (make run-cluster: 3) instead of one broker",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     # Before anything starts: a SIGTERM while the broker is starting must stop the broker too.
     signal.signal(signal.SIGTERM, _interrupt)
     # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    config = run_config(os.environ, None if os.environ.get("LEDGERLINE_JWT_SECRET") else jwt_secret())
+    config = run_config(
+        os.environ,
+        None if os.environ.get("LEDGERLINE_JWT_SECRET") else jwt_secret(),
+        kafka_cluster=args.kafka_cluster,
+    )
     secret = config.stack.jwt_secret
     stack = Stack(config.stack, config.run_dir / "logs")
     catcher: subprocess.Popen[bytes] | None = None

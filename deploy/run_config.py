@@ -33,14 +33,20 @@ _SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "KEY")
 
 @dataclass(frozen=True)
 class LocalKafka:
-    """The broker make run starts (deploy/kafka.sh) when the operator names none."""
+    """The broker make run starts (deploy/kafka.sh) when the operator names none; with `cluster` set
+    (make run-cluster), that many brokers on `port` and the next ports, and 3 controllers of their own."""
 
     port: int
     data_dir: Path
+    cluster: int = 0  # brokers of `deploy/kafka.sh cluster`; 0: one combined broker and controller
 
     @property
     def controller_port(self) -> int:
-        return self.port + 1
+        return self.port + max(self.cluster, 1)  # the cluster's 3 controllers right after its brokers
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{self.port + i}" for i in range(max(self.cluster, 1)))
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,12 @@ class RunConfig:
     from_environment: dict[str, str]  # every LEDGERLINE_* the operator set, secrets masked (the banner)
 
 
-def run_config(environ: Mapping[str, str], jwt_secret: str | None = None) -> RunConfig:
+def run_config(
+    environ: Mapping[str, str], jwt_secret: str | None = None, *, kafka_cluster: int = 0
+) -> RunConfig:
     """make run's configuration for this environment. `jwt_secret` is make run's own (var/run/jwt-secret),
-    used only when LEDGERLINE_JWT_SECRET is unset."""
+    used only when LEDGERLINE_JWT_SECRET is unset. `kafka_cluster`: make run-cluster's number of brokers
+    (0: make run's single broker)."""
 
     def value(name: str, default: str) -> str:
         return environ.get(name) or default
@@ -75,8 +84,9 @@ def run_config(environ: Mapping[str, str], jwt_secret: str | None = None) -> Run
     kafka: LocalKafka | None = None
     bootstrap = environ.get("LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        kafka = LocalKafka(port("LEDGERLINE_LOCAL_KAFKA_PORT", DEFAULT_KAFKA_PORT), run_dir / "kafka")
-        bootstrap = f"127.0.0.1:{kafka.port}"
+        folder = run_dir / ("kafka-cluster" if kafka_cluster else "kafka")
+        kafka = LocalKafka(port("LEDGERLINE_LOCAL_KAFKA_PORT", DEFAULT_KAFKA_PORT), folder, kafka_cluster)
+        bootstrap = kafka.bootstrap
     smtp_port = port("LEDGERLINE_SMTP_PORT", DEFAULT_SMTP_PORT)
     mail: MailCatcher | None = None
     if not environ.get("LEDGERLINE_SMTP_HOST"):

@@ -139,25 +139,52 @@ def test_services_start_after_topics_and_databases_exist() -> None:
         assert deps["kafka-init"] == {"condition": "service_completed_successfully"}
         assert deps["postgres"] == {"condition": "service_healthy"}
     init = services["kafka-init"]
-    assert init["depends_on"]["kafka"] == {"condition": "service_healthy"}
+    for broker in BROKERS:
+        assert init["depends_on"][broker] == {"condition": "service_healthy"}
     assert init["command"][:3] == ["python", "deploy/kafka_admin.py", "create-topics"]
     assert (ROOT / "deploy" / "kafka_admin.py").is_file()
 
 
-def test_kafka_is_one_kraft_node_without_topic_auto_creation() -> None:
-    kafka = _compose()["services"]["kafka"]
-    env = _env(kafka)
-    assert kafka["image"] == "apache/kafka:4.1.1"
-    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
-    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    for key in (
-        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
-        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
-        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR",
-    ):
-        assert env[key] == "1", key
-    assert any(v.startswith("kafka-data:") for v in kafka["volumes"])
+BROKERS = ("kafka-1", "kafka-2", "kafka-3")
+CONTROLLERS = ("kafka-controller-1", "kafka-controller-2", "kafka-controller-3")
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_kafka_is_three_brokers_and_a_quorum_of_three_controllers() -> None:
+    # The same cluster as deploy/kafka.sh cluster: separate controllers, topics replicated 3 times with
+    # min.insync.replicas 2, auto-creation off, each node with a volume of its own.
+    services = _compose()["services"]
+    nodes = {name: services[name] for name in (*CONTROLLERS, *BROKERS)}
+    envs = {name: _env(node) for name, node in nodes.items()}
+    voters = {env["KAFKA_CONTROLLER_QUORUM_VOTERS"] for env in envs.values()}
+    assert voters == {"101@kafka-controller-1:9093,102@kafka-controller-2:9093,103@kafka-controller-3:9093"}
+    assert len({env["KAFKA_CLUSTER_ID"] for env in envs.values()}) == 1
+    assert len({env["KAFKA_NODE_ID"] for env in envs.values()}) == 6
+    volumes = set()
+    for name, node in nodes.items():
+        env = envs[name]
+        assert node["image"] == "apache/kafka:4.1.1"
+        assert node["entrypoint"] == ["bash", "/ledgerline/compose-kafka.sh"]
+        assert env["KAFKA_PROCESS_ROLES"] == ("controller" if name in CONTROLLERS else "broker")
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        assert (env["KAFKA_DEFAULT_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+        data = [v for v in node["volumes"] if v.endswith(":/var/lib/kafka/data")]
+        assert len(data) == 1, name
+        volumes.add(data[0])
+    assert len(volumes) == 6
+    for name in CONTROLLERS:
+        assert "ports" not in nodes[name], "the controller listener is never published"
+    published = {p for name in BROKERS for p in nodes[name]["ports"]}
+    assert published == {"127.0.0.1:9092:19092", "127.0.0.1:9093:19092", "127.0.0.1:9094:19092"}
+    bootstrap = "kafka-1:9092,kafka-2:9092,kafka-3:9092"
+    for name in SERVICES:
+        assert _env(services[name])["LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS"] == bootstrap
+    init = services["kafka-init"]["command"]
+    assert _option(init, "--bootstrap") == bootstrap
+    assert (_option(init, "--replication-factor"), _option(init, "--min-insync-replicas")) == ("3", "2")
 
 
 def test_each_database_url_names_a_database_the_init_script_creates() -> None:

@@ -5,6 +5,7 @@ export service recorded it, never as the event alone says."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import uuid
 from typing import Any
 
@@ -220,11 +221,24 @@ def test_item8_compose_says_the_same() -> None:
     from e2e_support import ROOT
 
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
-    kafka_env = compose["kafka"]["environment"]
-    assert "SASL_PLAINTEXT://kafka:9092" in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
-    assert "PLAINTEXT://" not in kafka_env["KAFKA_ADVERTISED_LISTENERS"].replace("SASL_PLAINTEXT://", "")
-    assert kafka_env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
-    assert kafka_env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    for broker in ("kafka-1", "kafka-2", "kafka-3"):  # the cluster's brokers (issue 13)
+        advertised = compose[broker]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+        assert f"SASL_PLAINTEXT://{broker}:9092" in advertised
+        assert "PLAINTEXT://" not in advertised.replace("SASL_PLAINTEXT://", "")
+    # Every node's properties come from deploy/kafka-node.properties.sh (compose-kafka.sh calls it).
+    props = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "source deploy/kafka-node.properties.sh; kafka_node_properties broker 1 v l a m pw d 3 2",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    assert "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer" in props
+    assert "allow.everyone.if.no.acl.found=false" in props
     assert "--acls" in compose["kafka-init"]["command"]
     assert compose["kafka-init"]["environment"]["LEDGERLINE_KAFKA_USERNAME"] == "admin"
     for service in ("invoicing", "rendering", "notification", "export"):

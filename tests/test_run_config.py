@@ -138,3 +138,27 @@ def test_secrets_never_reach_the_banner() -> None:
         shown_value("LEDGERLINE_EXPORT_DATABASE_URL", "postgresql://u:p4ss@h/d") == "postgresql://u:***@h/d"
     )
     assert shown_value("LEDGERLINE_SMTP_HOST", "relay") == "relay"
+
+
+def test_make_run_cluster_points_every_service_at_the_three_local_brokers(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    clean_env.setenv("LEDGERLINE_RUN_DIR", str(tmp_path))
+    credentials = tmp_path / "kafka-cluster" / "credentials"  # deploy/kafka.sh cluster start's
+    credentials.mkdir(parents=True)
+    for service in SERVICES:
+        (credentials / service).write_text(f"cluster-pw-{service}\n")
+    single = run_config(os.environ, SECRET)
+    config = run_config(os.environ, SECRET, kafka_cluster=3)
+
+    assert single.kafka is not None and single.kafka.cluster == 0  # make run: one broker, as before
+    assert single.kafka.bootstrap == "127.0.0.1:9092" and single.kafka.controller_port == 9093
+    assert config.kafka is not None
+    assert config.kafka.bootstrap == "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"
+    assert config.kafka.controller_port == 9095  # controllers 9095-9097, right after the brokers
+    assert config.kafka.data_dir == tmp_path / "kafka-cluster"
+    env = config.stack.env("rendering")
+    assert env["LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS"] == config.kafka.bootstrap
+    assert env["LEDGERLINE_KAFKA_PASSWORD"] == "cluster-pw-rendering"

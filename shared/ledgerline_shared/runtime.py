@@ -33,6 +33,7 @@ from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessi
 from ledgerline_shared.http_limits import BodySizeLimit
 from ledgerline_shared.messaging.consumer import EventConsumer, Handler, Prepare
 from ledgerline_shared.messaging.kafka_security import (
+    bootstrap_servers,
     faststream_security,
     kafka_client_options,
     kafka_security_problem,
@@ -97,7 +98,7 @@ class ServiceRuntime:
         self.read_sessions = make_read_sessionmaker(self.engine)
         self.kafka_options = kafka_client_options(settings)  # this service's own Kafka principal
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
+            bootstrap_servers(settings),  # a cluster's list, split: FastStream takes a str as one server
             security=faststream_security(settings),
             client_id=f"ledgerline-{name}",
             request_timeout_ms=10000,

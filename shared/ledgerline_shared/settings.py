@@ -21,7 +21,6 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     kafka_username: str | None = None
     kafka_password: str | None = None
-    topic_partitions: int = 6
     data_dir: Path = ROOT / "var"
 
     # No default secret: a service refuses to start without one of 32+ bytes (auth.startup_problem),

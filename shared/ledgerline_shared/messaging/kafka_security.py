@@ -32,6 +32,12 @@ def _uses_tls(protocol: str) -> bool:
     return protocol in ("SSL", "SASL_SSL")
 
 
+def bootstrap_servers(settings: Settings) -> list[str]:
+    """LEDGERLINE_KAFKA_BOOTSTRAP_SERVERS as a list of host:port. A cluster's is comma-separated:
+    aiokafka splits such a string itself, FastStream's KafkaBroker takes it as one server."""
+    return [server.strip() for server in settings.kafka_bootstrap_servers.split(",") if server.strip()]
+
+
 def kafka_client_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
     protocol = settings.kafka_security_protocol.upper()
