@@ -31,6 +31,7 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
         runtime.hooks.on_stop.append(sftp.stop)
         runtime.hooks.checks["sftp"] = sftp.check
     runtime.hooks.on_start.append(jobs.resume)
+    runtime.hooks.on_start.append(jobs.start_watching)  # jobs another instance left (it died)
     runtime.hooks.on_stop.append(jobs.stop)
     subscribers.register(runtime)
 

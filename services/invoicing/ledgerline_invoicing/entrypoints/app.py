@@ -62,6 +62,8 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     }
     runner = billing_runner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
+    runtime.hooks.on_start.append(runner.start_watching)  # runs another instance left (it died)
+    runtime.hooks.on_stop.append(runner.stop)  # leaves its unfinished runs to the next instance
     subscribers.register(runtime, runner, settings)
 
     async def billing_runs_section() -> DashboardSection:
