@@ -61,13 +61,13 @@ class ExportJobRepository:
         )
         return matched_one(result)
 
-    async def release(self, owner: str) -> None:
-        """At a clean stop: the active jobs `owner` holds are left for the next instance at once."""
-        await self._session.execute(
-            update(ExportJobRow)
-            .where(ExportJobRow.lease_owner == owner, ExportJobRow.status.in_(ACTIVE))
-            .values(lease_owner=None, lease_expires_at=None)
-        )
+    async def release(self, owner: str | None) -> None:
+        """The active jobs `owner` holds (None: anyone) are left for the next instance at once: at a
+        clean stop, or at the start of the only process there can be (SQLite)."""
+        query = update(ExportJobRow).where(ExportJobRow.status.in_(ACTIVE))
+        if owner is not None:
+            query = query.where(ExportJobRow.lease_owner == owner)
+        await self._session.execute(query.values(lease_owner=None, lease_expires_at=None))
 
     async def mark_running(self, job_id: str, total: int, at: dt.datetime) -> None:
         """Started (again, from the start, after a takeover) by the instance that just claimed it."""

@@ -24,7 +24,13 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, messaging, settings, publishes=[EXPORT_COMPLETED])
     runtime.hooks.migrate = migrate
     store = FolderDocumentStore(settings.document_root())
-    jobs = ExportJobs(writing(runtime), reading(runtime), settings, store)
+    jobs = ExportJobs(
+        writing(runtime),
+        reading(runtime),
+        settings,
+        store,
+        sole_instance=runtime.engine.dialect.name == "sqlite",  # SQLite is one process
+    )
     sftp = SftpListener(runtime, settings)
     if settings.sftp_enabled:
         runtime.hooks.on_start.append(sftp.start)

@@ -62,8 +62,10 @@ class ExportJobs:
         settings: ExportSettings,
         store: FolderDocumentStore,
         instance_id: str | None = None,
+        sole_instance: bool = False,
     ) -> None:
         self.instance_id = instance_id or settings.instance_id
+        self.sole_instance = sole_instance  # SQLite: one process; any lease found at start is a dead one's
         self._new_uow = new_uow
         self._read_uow = read_uow
         self._settings = settings
@@ -116,6 +118,10 @@ class ExportJobs:
     async def resume(self) -> None:
         """Jobs nobody holds (left by a restart, or by an instance that died: its lease expired) are
         run again from the start; the claim decides which instance runs each."""
+        if self.sole_instance and self._watcher is None:  # at start: a killed predecessor's leases
+            async with self._new_uow() as uow:
+                await uow.jobs.release(None)
+                await uow.commit()
         async with self._read_uow() as uow:
             ids = await uow.jobs.unclaimed(_now())
         for job_id in ids:

@@ -74,13 +74,13 @@ class BillingRunRepository:
         )
         return matched_one(result)
 
-    async def release(self, owner: str) -> None:
-        """At a clean stop: the unfinished runs `owner` holds are left for the next instance at once."""
-        await self._session.execute(
-            update(BillingRunRow)
-            .where(BillingRunRow.lease_owner == owner, BillingRunRow.status.in_(UNFINISHED))
-            .values(lease_owner=None, lease_expires_at=None)
-        )
+    async def release(self, owner: str | None) -> None:
+        """The unfinished runs `owner` holds (None: anyone) are left for the next instance at once:
+        at a clean stop, or at the start of the only process there can be (SQLite)."""
+        query = update(BillingRunRow).where(BillingRunRow.status.in_(UNFINISHED))
+        if owner is not None:
+            query = query.where(BillingRunRow.lease_owner == owner)
+        await self._session.execute(query.values(lease_owner=None, lease_expires_at=None))
 
     async def lease_of(self, run_id: str) -> Lease:
         """The run's lease, its row FOR KEY SHARE until the transaction ends (PostgreSQL): a chunk

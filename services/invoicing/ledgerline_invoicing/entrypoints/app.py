@@ -36,7 +36,10 @@ SERVICE = "invoicing"
 def billing_runner(runtime: ServiceRuntime, settings: InvoicingSettings) -> BillingRunner:
     """The runner's units of work do not wake the relay per chunk: it wakes once the run completed."""
     return BillingRunner(
-        lambda: InvoicingUnitOfWork(runtime.sessions, runtime.event_sink), settings, wake=runtime.relay.wake
+        lambda: InvoicingUnitOfWork(runtime.sessions, runtime.event_sink),
+        settings,
+        wake=runtime.relay.wake,
+        sole_instance=runtime.engine.dialect.name == "sqlite",  # SQLite is one process
     )
 
 

@@ -113,8 +113,10 @@ class BillingRunner:
         settings: InvoicingSettings,
         wake: Callable[[], None] | None = None,
         instance_id: str | None = None,
+        sole_instance: bool = False,
     ) -> None:
         self.new_uow = new_uow
+        self.sole_instance = sole_instance  # SQLite: one process; any lease found at start is a dead one's
         self.settings = settings
         self.instance_id = instance_id or settings.instance_id
         self._wake = wake
@@ -133,6 +135,9 @@ class BillingRunner:
         """Runs queued or running that nobody holds (left by a restart, or by an instance that died:
         its lease expired) are taken up (billing is idempotent; the claim decides who runs them)."""
         async with self.new_uow() as uow:
+            if self.sole_instance and self._watcher is None:  # at start: a killed predecessor's leases
+                await uow.runs.release(None)
+                await uow.commit()
             ids = await uow.runs.unfinished(_now())
         for run_id in ids:
             self.start(run_id)
