@@ -115,6 +115,7 @@ class ServiceRuntime:
             poll_s=settings.outbox_poll_s,
             after_publish=after_publish,
             read_sessions=self.read_sessions,
+            engine=self.engine,
         )
         self.consumer = EventConsumer(
             service=name,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledgerline_shared.lease import check_lease_settings, default_instance_id
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (an editable install)
 
@@ -69,6 +71,18 @@ class Settings(BaseSettings):
     consumer_max_backoff_s: float = Field(default=30.0, gt=0)
     outbox_poll_s: float = 0.2
     log_level: str = "INFO"
+
+    # Several instances of a service on one PostgreSQL (docs/operations.md "Several instances"): a
+    # billing run or an export job is held by one instance under a lease it renews every heartbeat;
+    # another instance takes it over once the lease expired (its holder died).
+    instance_id: str = Field(default_factory=default_instance_id)  # host-pid; unique per live instance
+    job_lease_s: float = Field(default=60.0, gt=0)
+    job_heartbeat_s: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_fits_heartbeats(self) -> Settings:
+        check_lease_settings(self.job_lease_s, self.job_heartbeat_s)
+        return self
 
     def database_url(self, service: str) -> str:
         url: str | None = getattr(self, f"{service}_database_url")

@@ -8,6 +8,9 @@ A row that can never be published (larger than a Kafka message may be, not seria
 moved with its error to the `parked_outbox` table, counted in a metric and shown on the dashboard,
 and the relay goes on with the next rows. Any other failure (the broker away, a timeout) keeps the
 row, and the relay tries again with a doubling backoff.
+
+Several instances of a service: one relay is the active publisher, the others stand by
+(messaging/publisher_lock.py: a PostgreSQL advisory lock, released when its holder dies).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 from sqlalchemy import Row, Table, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ledgerline_shared.messaging.publisher_lock import ActivePublisher
 from ledgerline_shared.observability import metrics
 
 log = structlog.get_logger(__name__)
@@ -75,8 +79,11 @@ class OutboxRelay:
         batch_size: int = 500,
         after_publish: AfterPublish | None = None,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        engine: AsyncEngine | None = None,
     ) -> None:
         self._sessions = sessions
+        # On PostgreSQL (`engine` given) one relay of the service publishes, the others stand by.
+        self.publisher = ActivePublisher(engine, service)
         self._reads = read_sessions or sessions
         self._outbox = outbox
         self._parked = parked
@@ -98,9 +105,11 @@ class OutboxRelay:
         """One pass: publish up to batch_size unsent rows; returns how many were marked sent.
 
         Rows are read, published and marked in separate steps so no database lock is held while
-        Kafka answers (or does not). Running two relays of one service is safe but may publish a
-        row twice; consumers absorb that, and `make run` starts one per service.
+        Kafka answers (or does not). Of several relays of one service only the one holding the
+        publisher lock publishes (0 from the others, standing by).
         """
+        if not await self.publisher.acquire():
+            return 0
         async with self._reads() as session:
             rows = (
                 await session.execute(
@@ -193,6 +202,12 @@ class OutboxRelay:
         self.parked += len(parked)
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:  # a clean stop hands over to a standby at once
+            await self.publisher.release()
+
+    async def _run(self) -> None:
         backoff_s = 0.5
         while True:
             try:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledgerline_shared.job_lease import LeaseColumns
 from ledgerline_shared.messaging.tables import define_messaging_tables
 
 AMOUNT = Numeric(18, 2)
@@ -68,7 +69,7 @@ class IssuedDocumentRow(Base):
     )
 
 
-class ExportJobRow(Base):
+class ExportJobRow(LeaseColumns, Base):  # leased: ledgerline_shared/job_lease.py
     __tablename__ = "export_jobs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # excel | grouped_pdf | accounting

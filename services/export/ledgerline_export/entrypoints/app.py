@@ -24,13 +24,20 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, messaging, settings, publishes=[EXPORT_COMPLETED])
     runtime.hooks.migrate = migrate
     store = FolderDocumentStore(settings.document_root())
-    jobs = ExportJobs(writing(runtime), reading(runtime), settings, store)
+    jobs = ExportJobs(
+        writing(runtime),
+        reading(runtime),
+        settings,
+        store,
+        sole_instance=runtime.engine.dialect.name == "sqlite",  # SQLite is one process
+    )
     sftp = SftpListener(runtime, settings)
     if settings.sftp_enabled:
         runtime.hooks.on_start.append(sftp.start)
         runtime.hooks.on_stop.append(sftp.stop)
         runtime.hooks.checks["sftp"] = sftp.check
     runtime.hooks.on_start.append(jobs.resume)
+    runtime.hooks.on_start.append(jobs.start_watching)  # jobs another instance left (it died)
     runtime.hooks.on_stop.append(jobs.stop)
     subscribers.register(runtime)
 

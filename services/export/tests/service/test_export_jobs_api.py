@@ -258,7 +258,8 @@ async def test_a_job_left_running_by_a_stopped_process_is_run_at_the_next_start(
 ) -> None:
     async with start_export() as first:
         await first.issue(make_doc("F2026-000001"))
-        # As a process killed mid-export leaves it: recorded, marked running, no task any more.
+        # As a process killed mid-export leaves it: recorded, marked running, no task any more, under
+        # the dead process's lease for another hour (SQLite is one process: the next start takes it).
         async with first.runtime.sessions() as session, session.begin():
             session.add(
                 ExportJobRow(
@@ -274,6 +275,8 @@ async def test_a_job_left_running_by_a_stopped_process_is_run_at_the_next_start(
                     requested_by_email=EMAIL,
                     notify=True,
                     created_at=dt.datetime.now(dt.UTC),
+                    lease_owner="killed-host-4242",
+                    lease_expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
                 )
             )
     async with start_export() as second:

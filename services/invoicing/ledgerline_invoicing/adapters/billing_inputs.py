@@ -68,6 +68,7 @@ class ClientFolder:
     items: list[Any] = field(default_factory=list)  # rows: active one-time items
     calls: list[Any] = field(default_factory=list)  # rows of _CALL_COLUMNS, by started_at then id
     billed_by: str | None = None  # the invoice already issued for the period (production)
+    billed_in_run: str | None = None  # the run that issued it
 
 
 class BillingInputs:
@@ -86,14 +87,15 @@ class BillingInputs:
             return folders, {}
         ids = list(folders)
         if production:
-            for client_id, number in await session.execute(
-                select(DocumentRow.client_id, DocumentRow.number).where(
+            for client_id, number, run_id in await session.execute(
+                select(DocumentRow.client_id, DocumentRow.number, DocumentRow.run_id).where(
                     DocumentRow.client_id.in_(ids),
                     DocumentRow.period == period_text,
                     DocumentRow.type == "invoice",
                 )
             ):
                 folders[client_id].billed_by = number
+                folders[client_id].billed_in_run = run_id
         for client_id, name, email in await session.execute(
             select(ContactRow.client_id, ContactRow.name, ContactRow.email)
             .where(ContactRow.client_id.in_(ids), ContactRow.invoice_recipient.is_(True))

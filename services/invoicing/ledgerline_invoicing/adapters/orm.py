@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledgerline_shared.job_lease import LeaseColumns
 from ledgerline_shared.messaging.tables import define_messaging_tables
 
 
@@ -209,7 +210,7 @@ class DeliveryRow(Base):
     __table_args__ = (UniqueConstraint("number", "request_id", "status"),)
 
 
-class BillingRunRow(Base):
+class BillingRunRow(LeaseColumns, Base):  # leased: ledgerline_shared/job_lease.py
     __tablename__ = "billing_runs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
     period: Mapped[str] = mapped_column(String(7))

@@ -36,7 +36,10 @@ SERVICE = "invoicing"
 def billing_runner(runtime: ServiceRuntime, settings: InvoicingSettings) -> BillingRunner:
     """The runner's units of work do not wake the relay per chunk: it wakes once the run completed."""
     return BillingRunner(
-        lambda: InvoicingUnitOfWork(runtime.sessions, runtime.event_sink), settings, wake=runtime.relay.wake
+        lambda: InvoicingUnitOfWork(runtime.sessions, runtime.event_sink),
+        settings,
+        wake=runtime.relay.wake,
+        sole_instance=runtime.engine.dialect.name == "sqlite",  # SQLite is one process
     )
 
 
@@ -62,6 +65,8 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
     }
     runner = billing_runner(runtime, settings)
     runtime.hooks.on_start.append(runner.resume_unfinished)
+    runtime.hooks.on_start.append(runner.start_watching)  # runs another instance left (it died)
+    runtime.hooks.on_stop.append(runner.stop)  # leaves its unfinished runs to the next instance
     subscribers.register(runtime, runner, settings)
 
     async def billing_runs_section() -> DashboardSection:

@@ -70,6 +70,10 @@ class _ReadyInvoice:
         )
 
 
+class RunTakenOver(Exception):
+    """Another instance took the run over (this one's lease had expired): it stops billing it."""
+
+
 class UsageTaxations:
     """Per run: the catalog's usage article, read once (usage lines are booked under it)."""
 
@@ -106,13 +110,18 @@ async def bill_chunk(
     period_text: str,
     mode: str,
     run_id: str | None,
+    holder: str | None = None,
 ) -> dict[str, ClientOutcome]:
-    """Bill a chunk of clients in one transaction; each client's outcome, by client id."""
+    """Bill a chunk of clients in one transaction; each client's outcome, by client id. With
+    `holder` (the instance running the run), only while it still holds the run: RunTakenOver if not."""
     period = BillingPeriod.parse(period_text)
     production = mode == "production"
     outcomes: dict[str, ClientOutcome] = {}
     try:
         async with uow:
+            if run_id is not None and holder is not None:
+                if not (await uow.runs.lease_of(run_id)).held_by(holder):
+                    raise RunTakenOver(run_id)
             if production:  # another run (another period) waits here for these clients
                 await uow.claims.lock_clients(client_ids)
             folders, articles = await uow.billing_inputs.folders(client_ids, period_text, production)
@@ -139,6 +148,8 @@ async def bill_chunk(
                     outcomes[client_id] = built
             outcomes |= await _issue_chunk(uow, settings, ready, period_text, run_id)
             await uow.commit()
+    except RunTakenOver:
+        raise
     except Exception as exc:  # the chunk's transaction itself failed: none of it is billed
         log.warning("chunk billing failed", clients=len(client_ids), error=str(exc))
         return {c: ClientOutcome.failed(exc) for c in client_ids}
@@ -233,6 +244,8 @@ def _build(
     """The client's invoice (or preview) built and checked, not numbered; or why none."""
     client = folder.client
     if production and folder.billed_by:
+        if run_id is not None and folder.billed_in_run == run_id:  # this run, before a takeover
+            return ClientOutcome(document=folder.billed_by)
         return ClientOutcome(skipped=f"already billed by {folder.billed_by}")
     subscriptions = [
         Subscription(

@@ -6,11 +6,18 @@ client is rolled back alone (its number given back), reported, and the others go
 idempotent per client and period: an invoice already issued for them is skipped (and a unique index
 on (client, period) for invoices makes a concurrent second run fail for that client rather than
 bill twice).
+
+Several instances of the service share the runs (issue 13): an instance runs a run only once it has
+claimed it (a lease on the run's row, shared/ledgerline_shared/lease.py), renews the lease while it
+runs, and every chunk checks it still holds the run. Each instance looks for runs nobody holds (never
+started, or left by an instance that died: its lease expired) every heartbeat and takes them over;
+chunks already committed are not billed again (their clients are found billed by this run).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,9 +27,10 @@ from ledgerline_invoicing.adapters.orm import BillingRunRow
 from ledgerline_invoicing.config import InvoicingSettings
 from ledgerline_invoicing.domain.period import BillingPeriod
 from ledgerline_invoicing.service import run_approval
-from ledgerline_invoicing.service.billing_chunk import ClientOutcome, UsageTaxations, bill_chunk
+from ledgerline_invoicing.service.billing_chunk import ClientOutcome, RunTakenOver, UsageTaxations, bill_chunk
 from ledgerline_invoicing.service.errors import NotFound
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork, UnitOfWorkFactory
+from ledgerline_shared import job_lease
 
 log = structlog.get_logger(__name__)
 
@@ -87,11 +95,16 @@ async def recent_runs(uow: InvoicingUnitOfWork, limit: int = 10) -> Sequence[Bil
         return await uow.runs.recent(limit)
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class BillingRunner:
     """Executes queued runs in the service process, a few chunks of clients at a time.
 
     `new_uow` makes a unit of work per transaction (a chunk, the progress, the outcome); `wake`
     (the outbox relay's) runs once the run completed, so its events are published at once.
+    `instance_id` names this instance in the runs' leases (settings.instance_id by default).
     """
 
     def __init__(
@@ -99,12 +112,18 @@ class BillingRunner:
         new_uow: UnitOfWorkFactory,
         settings: InvoicingSettings,
         wake: Callable[[], None] | None = None,
+        instance_id: str | None = None,
+        sole_instance: bool = False,
     ) -> None:
         self.new_uow = new_uow
+        self.sole_instance = sole_instance  # SQLite: one process; any lease found at start is a dead one's
         self.settings = settings
+        self.instance_id = instance_id or settings.instance_id
         self._wake = wake
         self._running: dict[str, asyncio.Task[None]] = {}
         self._taxations = UsageTaxations()
+        self._stopping = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
 
     def start(self, run_id: str) -> None:
         if run_id not in self._running:
@@ -113,18 +132,85 @@ class BillingRunner:
             task.add_done_callback(lambda _t: self._running.pop(run_id, None))
 
     async def resume_unfinished(self) -> None:
-        """After a restart: runs left queued or running are taken up again (billing is idempotent)."""
+        """Runs queued or running that nobody holds (left by a restart, or by an instance that died:
+        its lease expired) are taken up (billing is idempotent; the claim decides who runs them)."""
         async with self.new_uow() as uow:
-            ids = await uow.runs.unfinished()
+            if self.sole_instance and self._watcher is None:  # at start: a killed predecessor's leases
+                await uow.runs.release(None)
+                await uow.commit()
+            ids = await uow.runs.unfinished(_now())
         for run_id in ids:
             self.start(run_id)
+
+    async def watch(self) -> None:
+        """Every heartbeat, take up the runs nobody holds, until stop()."""
+        await job_lease.watch(
+            self.settings.job_heartbeat_s, self.resume_unfinished, "billing runs", self._stopping
+        )
+
+    async def start_watching(self) -> None:
+        """At start: the watch in the background, ended by stop()."""
+        self._watcher = asyncio.create_task(self.watch(), name="billing-runs-watch")
+
+    async def stop(self, *, release_leases: bool = True) -> None:
+        """At a clean stop: cancel the runs in progress (their committed chunks stay) and release
+        their leases, so that the next instance to look (a restart, another instance) resumes them at
+        once rather than after the lease. `release_leases=False` is a crash, for the tests."""
+        self._stopping.set()
+        if self._watcher is not None:
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if release_leases and tasks:
+            try:
+                async with self.new_uow() as uow:
+                    await uow.runs.release(self.instance_id)
+                    await uow.commit()
+            except Exception as exc:  # they are taken over once their leases expire
+                log.warning("billing run leases not released", error=f"{type(exc).__name__}: {exc}")
 
     async def wait(self, run_id: str) -> None:
         task = self._running.get(run_id)
         if task is not None:
             await task
 
+    async def claim(self, run_id: str) -> bool:
+        """Hold the run under this instance's lease; False if another instance holds it (or it ended)."""
+        async with self.new_uow() as uow:
+            claimed = await uow.runs.claim(run_id, self.instance_id, _now(), self.settings.job_lease_s)
+            await uow.commit()
+        if not claimed:
+            log.info("billing run held by another instance or finished", run_id=run_id)
+        return claimed
+
+    async def _heartbeat(self, run_id: str) -> None:
+        """Renew the run's lease while it runs. A lost lease is noticed by the next chunk's check."""
+        while True:
+            await asyncio.sleep(self.settings.job_heartbeat_s)
+            try:
+                async with self.new_uow() as uow:
+                    held = await uow.runs.renew(run_id, self.instance_id, _now(), self.settings.job_lease_s)
+                    await uow.commit()
+            except Exception as exc:  # the database away: the chunks fail too; try again
+                log.warning("billing run lease not renewed", run_id=run_id, error=str(exc))
+                continue
+            if not held:
+                log.warning("billing run lease lost to another instance", run_id=run_id)
+                return
+
     async def execute(self, run_id: str) -> None:
+        if not await self.claim(run_id):
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(run_id), name=f"billing-run-lease-{run_id}")
+        try:
+            await self._execute(run_id)
+        finally:  # a cancelled run (the process stopping) keeps its lease: another instance takes over
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _execute(self, run_id: str) -> None:
         # Four eyes (issue 15, service/run_approval.py): a queued production run whose approval no
         # longer stands fails with the reason, billing nothing.
         if await run_approval.refuse_unapproved_start(self.new_uow(), self.settings, run_id):
@@ -154,7 +240,16 @@ class BillingRunner:
             async def one(chunk: list[str]) -> None:
                 nonlocal done
                 async with semaphore:
-                    outcomes = await self.bill_chunk(chunk, period, mode, run_id)
+                    outcomes = await bill_chunk(
+                        self.new_uow(),
+                        self.settings,
+                        self._taxations,
+                        chunk,
+                        period,
+                        mode,
+                        run_id,
+                        holder=self.instance_id,
+                    )
                 async with lock:
                     for client_id in chunk:
                         outcome = outcomes[client_id]
@@ -178,8 +273,9 @@ class BillingRunner:
             await asyncio.gather(*(one(chunk) for chunk in chunks))
             self._taxations.forget(run_id)
             async with self.new_uow() as uow:
-                await uow.runs.complete(
+                if not await uow.runs.complete(
                     run_id,
+                    owner=self.instance_id,
                     done=done,
                     documents=documents,
                     errors=errors,
@@ -188,14 +284,20 @@ class BillingRunner:
                         "unrated_call_records": unrated,
                         "every_cycle_credit_notes": every_cycle_credits,
                     },
-                )
+                ):
+                    raise RunTakenOver(run_id)
                 if self._wake is not None:  # the chunks' events: publish them now
                     uow.after_commit(self._wake)
                 await uow.commit()
+        except RunTakenOver:  # its new holder finishes it
+            log.warning("billing run taken over by another instance", run_id=run_id)
+            self._taxations.forget(run_id)
         except Exception as exc:
             log.error("billing run failed", run_id=run_id, error=str(exc))
             async with self.new_uow() as uow:
-                await uow.runs.fail(run_id, [{"error": f"{type(exc).__name__}: {exc}"}])
+                await uow.runs.fail(
+                    run_id, [{"error": f"{type(exc).__name__}: {exc}"}], owner=self.instance_id
+                )
                 await uow.commit()
 
     async def bill_client(

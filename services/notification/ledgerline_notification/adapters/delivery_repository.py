@@ -111,13 +111,17 @@ class DeliveryRepository:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def expired_claims(self, cutoff: dt.datetime, *, not_held_by: str) -> list[DeliveryRow]:
-        """`sending` deliveries claimed before `cutoff` by another (or an unknown) process."""
+        """`sending` deliveries claimed before `cutoff` by another (or an unknown) process, locked
+        until the transaction ends (PostgreSQL): of two instances sweeping at once, each row goes to
+        one (the other skips it, or no longer finds it `sending`), so it is announced once."""
         rows = await self._session.scalars(
-            select(DeliveryRow).where(
+            select(DeliveryRow)
+            .where(
                 DeliveryRow.status == DeliveryStatus.SENDING.value,
                 DeliveryRow.claimed_at <= cutoff,
                 (DeliveryRow.claimed_by != not_held_by) | DeliveryRow.claimed_by.is_(None),
             )
+            .with_for_update(skip_locked=True)
         )
         return list(rows.all())
 
