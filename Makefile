@@ -17,7 +17,7 @@ bench: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check shared services tests deploy bench
 	.venv/bin/ruff format --check shared services tests deploy bench
-	.venv/bin/mypy shared/ledgerline_shared services/invoicing/ledgerline_invoicing services/rendering/ledgerline_rendering services/notification/ledgerline_notification services/export/ledgerline_export services/backoffice/ledgerline_backoffice deploy/gateway_config.py deploy/ledgerline_stack.py deploy/run_config.py deploy/run.py deploy/demo
+	.venv/bin/mypy shared/ledgerline_shared services/invoicing/ledgerline_invoicing services/rendering/ledgerline_rendering services/notification/ledgerline_notification services/export/ledgerline_export services/backoffice/ledgerline_backoffice deploy/gateway_config.py deploy/ledgerline_stack.py deploy/run_config.py deploy/run.py deploy/prometheus_config.py deploy/demo
 	.venv/bin/lint-imports
 
 bootstrap:

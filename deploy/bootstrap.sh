@@ -3,7 +3,7 @@
 #
 #   deploy/bootstrap.sh        (idempotent; details in var/log/bootstrap.log, one summary line here)
 #
-# Steps: Debian packages (JDK, Maven, PostgreSQL, WeasyPrint's libraries, nginx, chromium), .venv with every package of
+# Steps: Debian packages (JDK, Maven, PostgreSQL, WeasyPrint's libraries, nginx, chromium, prometheus), .venv with every package of
 # the repo installed editable plus deploy/requirements-dev.txt, the Kafka broker's jars
 # (deploy/kafka.sh fetch), the Compose Specification schema for tests/test_compose.py.
 set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
@@ -40,6 +40,7 @@ step_debs() {
   local before="${LEDGERLINE_APT_UPDATED:-}"
   ensure_postgresql_server
   ensure_debs "${DEBS[@]}"
+  ensure_prometheus
   if [[ "${LEDGERLINE_APT_UPDATED:-}" != "$before" ]]; then DONE+=("apt: installed"); else DONE+=("apt: ok"); fi
 }
 

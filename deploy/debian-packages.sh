@@ -37,3 +37,10 @@ ensure_postgresql_server() {
   fi
   ensure_debs postgresql
 }
+
+# ensure_prometheus: Prometheus and promtool from Debian's package (make run's metrics and alerts, the
+# promtool rule tests of make test). deploy/prometheus.sh runs it from its own folder on its own port
+# (9190 by default), so the package's system service (9090, started where systemd runs) is not used.
+ensure_prometheus() {
+  ensure_debs prometheus
+}

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,7 +168,35 @@ def load_demo(config: RunConfig, secret: str, admin: str) -> None:
         print("warning: the demo operator did not load completely (see above)", file=sys.stderr)
 
 
-def banner(config: RunConfig, ready_after: float, logins: str, sftp: dict[str, object], admin: str) -> str:
+def prometheus(config: RunConfig, action: str) -> str | None:
+    """deploy/prometheus.sh for this stack (its ports, a folder under the run dir); its URL once started.
+
+    Only when Debian's `prometheus` is installed (deploy/bootstrap.sh installs it): make run works without.
+    """
+    if shutil.which("prometheus") is None:
+        return None
+    port = os.environ.get("LEDGERLINE_PROMETHEUS_PORT") or "9190"
+    env = {
+        **os.environ,
+        "LEDGERLINE_PROMETHEUS_DIR": str(config.run_dir / "prometheus"),
+        "LEDGERLINE_PROMETHEUS_PORT": port,
+        **{f"LEDGERLINE_{name.upper()}_PORT": str(p) for name, p in config.stack.ports.items()},
+    }
+    done = subprocess.run(["bash", str(ROOT / "deploy" / "prometheus.sh"), action], env=env)
+    if done.returncode != 0:
+        print(f"warning: prometheus {action} failed (see {config.run_dir / 'prometheus'})", file=sys.stderr)
+        return None
+    return f"http://127.0.0.1:{port}"
+
+
+def banner(
+    config: RunConfig,
+    ready_after: float,
+    logins: str,
+    sftp: dict[str, object],
+    admin: str,
+    prometheus_url: str | None = None,
+) -> str:
     stack = config.stack
     gateway = stack.gateway_url()
     if config.mail is not None:
@@ -180,6 +209,10 @@ def banner(config: RunConfig, ready_after: float, logins: str, sftp: dict[str, o
         kafka = f"a local cluster of {config.kafka.cluster} brokers, {config.kafka.bootstrap}"
     else:
         kafka = "the local broker"
+    if prometheus_url is not None:
+        metrics = f"prometheus    {prometheus_url}/alerts   (its targets: {prometheus_url}/targets)"
+    else:
+        metrics = "prometheus    not installed (apt-get install prometheus): /metrics of each service"
     given = "\n".join(f"    {name}={value}" for name, value in config.from_environment.items())
     settings = (
         f"  from your environment (these win over make run's defaults):\n{given}"
@@ -200,6 +233,7 @@ Ctrl-C (or SIGTERM to pid {os.getpid()}) stops everything.
   export        {stack.url("export")}/dashboard
   back office   {stack.url(BACKOFFICE)} (behind the gateway)
   {mail}
+  {metrics}
   SFTP          sftp -P {stack.sftp_port} {sftp.get("username")}@127.0.0.1   password: {sftp.get("password")}
 
 {settings}
@@ -242,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(config.stack, config.run_dir / "logs")
     catcher: subprocess.Popen[bytes] | None = None
     kafka_begun = False
+    prometheus_url: str | None = None
+    prometheus_begun = False
 
     def stop() -> None:
         # Once stopping, a second Ctrl-C or SIGTERM must not cut the stopping short.
@@ -252,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.gateway("stop")
         except subprocess.CalledProcessError:
             pass  # never started
+        if prometheus_begun:
+            prometheus(config, "stop")
         stack.stop()
         if catcher is not None:
             catcher.terminate()
@@ -272,13 +310,15 @@ def main(argv: list[str] | None = None) -> int:
         stack.start((*SERVICES, BACKOFFICE))
         stack.wait_ready(timeout_s=180)
         stack.gateway("start")
+        prometheus_begun = True  # a signal while it starts must stop it too
+        prometheus_url = prometheus(config, "start")
         ready_after = time.monotonic() - started
         admin = mint(secret, "admin", "admin")
         if not args.no_demo:
             load_demo(config, secret, admin)
         sftp = post_json(config.stack.url("export") + "/api/v1/me/sftp/password", admin)
         people = create_demo_people(stack, first_demo_client(config.stack.url("invoicing"), admin))
-        print(banner(config, ready_after, "\n".join(people), sftp, admin), flush=True)
+        print(banner(config, ready_after, "\n".join(people), sftp, admin, prometheus_url), flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         print("a service stopped; see the logs", file=sys.stderr)

@@ -31,6 +31,7 @@ MAIL_HTTP_PORT = 18147 + PORT_OFFSET
 SMTP_PORT = 12546 + PORT_OFFSET
 SFTP_PORT = 12246 + PORT_OFFSET
 KAFKA_PORT = 19046 + PORT_OFFSET  # and its controller on the next port
+PROMETHEUS_PORT = 18148 + PORT_OFFSET  # started when Debian's prometheus is installed (bootstrap does)
 
 
 def _listening(port: int) -> bool:
@@ -81,6 +82,7 @@ def test_sigterm_stops_everything_make_run_started(kafka_ready: None) -> None:
             "LEDGERLINE_SMTP_PORT": str(SMTP_PORT),
             "LEDGERLINE_SFTP_PORT": str(SFTP_PORT),
             "LEDGERLINE_GATEWAY_PORT": str(GATEWAY_PORT),
+            "LEDGERLINE_PROMETHEUS_PORT": str(PROMETHEUS_PORT),
             **{f"LEDGERLINE_{name.upper()}_PORT": str(port) for name, port in PORTS.items()},
             # An operator's choices: one make run knows (it wins over make run's "true") and one it does
             # not (passed through as it is).
@@ -117,7 +119,9 @@ def test_sigterm_stops_everything_make_run_started(kafka_ready: None) -> None:
         # nginx writes its title over its environment: its pid file names it instead.
         nginx = int((run_dir / "gateway" / "nginx.pid").read_text())
         assert Path(f"/proc/{nginx}").exists()
-        for port in (*PORTS.values(), GATEWAY_PORT, MAIL_HTTP_PORT, SMTP_PORT, KAFKA_PORT):
+        assert any(c.startswith("prometheus ") for c in commands), commands
+        assert f"http://127.0.0.1:{PROMETHEUS_PORT}/alerts" in banner
+        for port in (*PORTS.values(), GATEWAY_PORT, MAIL_HTTP_PORT, SMTP_PORT, KAFKA_PORT, PROMETHEUS_PORT):
             assert _listening(port), port
 
         invoicing = next(pid for pid, c in started.items() if "-m ledgerline_invoicing" in c)
@@ -134,7 +138,7 @@ def test_sigterm_stops_everything_make_run_started(kafka_ready: None) -> None:
             time.sleep(0.5)
         assert _started_by(run_dir) == {}, "still running after make run stopped"
         assert not Path(f"/proc/{nginx}").exists()
-        for port in (*PORTS.values(), GATEWAY_PORT, MAIL_HTTP_PORT, SMTP_PORT, KAFKA_PORT):
+        for port in (*PORTS.values(), GATEWAY_PORT, MAIL_HTTP_PORT, SMTP_PORT, KAFKA_PORT, PROMETHEUS_PORT):
             assert not _listening(port), port
         shutil.rmtree(run_dir)  # kept when the test fails: its logs say why
     finally:

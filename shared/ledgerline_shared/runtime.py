@@ -46,6 +46,8 @@ from ledgerline_shared.observability.kafka_lag import LagProbe, PartitionLag, Re
 from ledgerline_shared.observability.logs import configure_logging
 from ledgerline_shared.operations import dead_letters, health
 from ledgerline_shared.operations.dashboard import DashboardSection, render_dashboard
+from ledgerline_shared.operations.dashboard_queries import backlog
+from ledgerline_shared.operations.gauges import GaugeRefresher
 from ledgerline_shared.operations.health import Check
 from ledgerline_shared.operations.routes import (
     metrics_client_allowed,
@@ -139,6 +141,13 @@ class ServiceRuntime:
         self._metrics_server: Any = None  # the internal /metrics listener when metrics_port is set
         self.lag_probe = LagProbe(settings.kafka_bootstrap_servers, **self.kafka_options)
         self._recent_lag = RecentLag(self.lag_probe, name)
+        self.gauges = GaugeRefresher(
+            name,
+            backlog=lambda: backlog(self.read_sessions, tables),
+            lag=self.lag,
+            readiness=self.readiness,
+            period_s=settings.metrics_refresh_s,
+        )
         for topic in publishes:  # declared for the AsyncAPI document only
             spec = CATALOG[topic]
             self.broker.publisher(topic, title=f"{name}:{topic}", schema=spec.payload)
@@ -237,6 +246,7 @@ class ServiceRuntime:
         for hook in self.hooks.on_start:
             await hook()
         self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
+        self._tasks.append(asyncio.create_task(self.gauges.run(), name="gauges"))  # current at every scrape
         for job in self.hooks.background:
             self._tasks.append(asyncio.create_task(job(), name=getattr(job, "__name__", "job")))
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # /metrics: on the service port to loopback clients only, or alone on this internal port when set
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # How often the state gauges (lag, readiness, outbox backlog, dead letters) are refreshed
+    metrics_refresh_s: float = Field(default=10.0, gt=0)
     sftp_port: int = 2222
     sftp_host: str = "127.0.0.1"
 

@@ -14,8 +14,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ledgerline_shared.observability import metrics
-
 
 @dataclass(frozen=True)
 class PartitionLag:
@@ -80,7 +78,8 @@ class LagProbe:
 
 
 class RecentLag:
-    """The probe's last answer, reused for a few seconds: each open dashboard refreshes every 10 s."""
+    """The probe's last answer, reused for a few seconds: each open dashboard refreshes every 10 s,
+    and the gauge refresher (operations/gauges.py, which sets `ledgerline_consumer_lag`) as often."""
 
     def __init__(self, probe: LagProbe, service: str, *, max_age_s: float = 5.0) -> None:
         self._probe = probe
@@ -96,8 +95,6 @@ class RecentLag:
         try:
             rows = await asyncio.wait_for(self._probe.measure(subscriptions), 8.0)
             error = None
-            for row in rows:
-                metrics.CONSUMER_LAG.labels(self._service, row.topic, str(row.partition)).set(row.lag)
         except Exception as exc:
             rows, error = [], f"lag unavailable: {type(exc).__name__}: {exc}"
         self._cached = (time.monotonic(), rows, error)

@@ -30,15 +30,22 @@ from ledgerline_export.service.document_feed import FeedCancelled, Progress
 from ledgerline_export.service.errors import Conflict, NotFound
 from ledgerline_export.service.export_files import ExportFileWriter, Produced
 from ledgerline_export.service.export_requests import ExportRequest, check_request
-from ledgerline_export.service.unit_of_work import NewUnitOfWork
+from ledgerline_export.service.unit_of_work import ExportUnitOfWork, NewUnitOfWork
 from ledgerline_shared import job_lease
 from ledgerline_shared.contracts.events import ExportCompleted
 from ledgerline_shared.contracts.export_receipt import ExportReceipt, write_receipt
 from ledgerline_shared.document_store import FolderDocumentStore
 from ledgerline_shared.lease import lease_until
+from ledgerline_shared.observability import metrics
 from ledgerline_shared.topics import EXPORT_COMPLETED
 
 log = structlog.get_logger(__name__)
+
+
+def _count_export(uow: ExportUnitOfWork, kind: str, outcome: str) -> None:
+    """`ledgerline_exports_total`, once the job's outcome committed."""
+    uow.after_commit(lambda: metrics.EXPORTS.labels(kind, outcome).inc())
+
 
 PROGRESS_EVERY_S = 1.0
 
@@ -244,7 +251,10 @@ class ExportJobs:
 
     async def _fail(self, job_id: str, error: str) -> None:
         async with self._new_uow() as uow:
+            job = await uow.jobs.get(job_id)
             await uow.jobs.mark_failed(job_id, self.instance_id, error, _now())
+            if job is not None:
+                _count_export(uow, job.kind, "failed")
             await uow.commit()
 
     async def _complete(self, job_id: str, produced: Produced, progress: Progress) -> None:
@@ -281,5 +291,6 @@ class ExportJobs:
                         report=produced.report,
                     ),
                 )
+            _count_export(uow, job.kind, "completed")
             await uow.commit()  # then the relay is woken
         log.info("export job completed", export_id=job_id, path=produced.path, rows=produced.rows)

@@ -13,6 +13,7 @@ from ledgerline_export.domain.issued_document import IssuedDocument, IssuedType
 from ledgerline_export.service.unit_of_work import ExportUnitOfWork
 from ledgerline_shared.contracts.document import Document
 from ledgerline_shared.contracts.events import DocumentRendered
+from ledgerline_shared.observability import metrics
 
 
 async def record_issued(uow: ExportUnitOfWork, document: Document) -> IssuedDocument:
@@ -34,6 +35,8 @@ async def record_issued(uow: ExportUnitOfWork, document: Document) -> IssuedDocu
                 await _apply_note_status(uow, issued.original_number, note)
             else:  # a legacy event: only the fallback over all the notes can tell
                 await _settle_invoice_status(uow, issued.original_number)
+        kind = issued.type.value
+        uow.after_commit(lambda: metrics.EXPORT_DOCUMENTS.labels(kind).inc())
         await uow.commit()
     return issued
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from ledgerline_invoicing.service.billing_chunk import ClientOutcome, RunTakenOv
 from ledgerline_invoicing.service.errors import NotFound
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork, UnitOfWorkFactory
 from ledgerline_shared import job_lease
+from ledgerline_shared.observability import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +40,12 @@ log = structlog.get_logger(__name__)
 # issued one savepoint each; the transaction holds the numbering row lock from its first number to
 # its commit, so a chunk must stay short enough for other issuers (a credit note) not to wait long.
 CLIENTS_PER_CHUNK = 200
+
+
+def count_run(mode: str, outcome: str, started: float) -> None:
+    """A finished run, once its outcome committed: `ledgerline_billing_runs_total` and its duration."""
+    metrics.BILLING_RUNS.labels(mode, outcome).inc()
+    metrics.BILLING_RUN_SECONDS.labels(mode, outcome).observe(time.monotonic() - started)
 
 
 def run_out(run: BillingRunRow) -> dict[str, Any]:
@@ -213,8 +221,11 @@ class BillingRunner:
     async def _execute(self, run_id: str) -> None:
         # Four eyes (issue 15, service/run_approval.py): a queued production run whose approval no
         # longer stands fails with the reason, billing nothing.
+        started = time.monotonic()
         if await run_approval.refuse_unapproved_start(self.new_uow(), self.settings, run_id):
+            count_run("production", "failed", started)  # committed: the run failed with the reason
             return
+        mode = "unknown"
         try:
             async with self.new_uow() as uow:
                 run = await uow.runs.get(run_id)
@@ -288,6 +299,7 @@ class BillingRunner:
                     raise RunTakenOver(run_id)
                 if self._wake is not None:  # the chunks' events: publish them now
                     uow.after_commit(self._wake)
+                uow.after_commit(lambda: count_run(mode, "completed", started))
                 await uow.commit()
         except RunTakenOver:  # its new holder finishes it
             log.warning("billing run taken over by another instance", run_id=run_id)
@@ -298,6 +310,7 @@ class BillingRunner:
                 await uow.runs.fail(
                     run_id, [{"error": f"{type(exc).__name__}: {exc}"}], owner=self.instance_id
                 )
+                uow.after_commit(lambda: count_run(mode, "failed", started))
                 await uow.commit()
 
     async def bill_client(

@@ -26,6 +26,7 @@ from ledgerline_shared.contracts.document import (
     Party,
     Recipient,
 )
+from ledgerline_shared.observability import metrics
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
     INVOICE_ISSUED,
@@ -127,7 +128,14 @@ async def issue_document(
     )
     row = await uow.documents.add(document, client, run_id)
     uow.emit(EVENT_OF[kind], document.number or run_id or str(document.id), document)
+    count_issued(uow, kind)
     return row, document
+
+
+def count_issued(uow: InvoicingUnitOfWork, kind: DocumentType, count: int = 1) -> None:
+    """`ledgerline_documents_issued_total` moves once the transaction committed: a rolled-back
+    document (its savepoint, or the whole transaction) is never counted."""
+    uow.after_commit(lambda: metrics.DOCUMENTS_ISSUED.labels(kind.value).inc(count))
 
 
 def run_document(
@@ -187,6 +195,7 @@ async def issue_run_documents(
     await uow.documents.add_all(batch, run_id)
     for _client, document in batch:
         uow.emit(EVENT_OF[kind], document.number or run_id or str(document.id), document)
+    count_issued(uow, kind, len(batch))
     return [document for _, document in batch]
 
 
@@ -252,4 +261,5 @@ async def issue_built_document(
         raise ValueError("the built document does not carry the number, type and date it was given")
     row = await uow.documents.add(document, client)
     uow.emit(EVENT_OF[kind], document.number, document)
+    count_issued(uow, kind)
     return row, document

@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 import structlog
-from prometheus_client import Counter, Histogram
 
 from ledgerline_notification.adapters.orm import DeliveryRow
 from ledgerline_notification.adapters.smtp_sender import SendReceipt, SmtpConfig, SmtpSender
@@ -37,17 +36,11 @@ from ledgerline_notification.service.delivery_mail import DeliveryMail
 from ledgerline_notification.service.unit_of_work import NotificationUnitOfWork
 from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.document_store import DocumentStore
+from ledgerline_shared.observability.metrics import DELIVERY_ATTEMPTS, SMTP_SECONDS
 
 log = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0  # a stopping worker lets SMTP transactions in flight finish this long
-
-DELIVERY_ATTEMPTS = Counter(
-    "ledgerline_delivery_attempts_total",
-    "E-mail delivery attempts by outcome (sent, pending = retry later, failed, unconfirmed)",
-    ["kind", "outcome"],
-)
-SMTP_SECONDS = Histogram("ledgerline_smtp_send_seconds", "Time of one SMTP transaction, connection included")
 
 AfterSmtp = Callable[[DeliveryRow, SendReceipt], Awaitable[None]]
 UnitsOfWork = Callable[[], NotificationUnitOfWork]
@@ -57,6 +50,13 @@ __all__ = ["INTERRUPTED_REASON", "DeliveryWorker"]
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _count_attempt(uow: NotificationUnitOfWork, row: DeliveryRow, outcome: Outcome) -> None:
+    """`ledgerline_delivery_attempts_total`, once the outcome committed (an outcome another process
+    settled first is its to count)."""
+    kind, status = row.kind, outcome.status.value
+    uow.after_commit(lambda: DELIVERY_ATTEMPTS.labels(kind, status).inc())
 
 
 def _attempt(row: DeliveryRow, attachment_path: str | None) -> rules.Attempt:
@@ -208,7 +208,6 @@ class DeliveryWorker:
                 log.warning("recording a delivery outcome failed", delivery=str(row.id), error=str(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        DELIVERY_ATTEMPTS.labels(row.kind, outcome.status.value).inc()
         log.info(
             "delivery attempt",
             delivery=str(row.id),
@@ -229,6 +228,7 @@ class DeliveryWorker:
             # our lease ran out): its event stands, and the delivery is never announced twice.
             if settled:
                 self._announce(uow, row, outcome, now)
+                _count_attempt(uow, row, outcome)
             await uow.commit()
 
     def _announce(
@@ -253,6 +253,7 @@ class DeliveryWorker:
             for row in stale:
                 await uow.deliveries.take_over(row, outcome, now)
                 self._announce(uow, row, outcome, now)
+                _count_attempt(uow, row, outcome)
             await uow.commit()
         if stale:
             log.warning("deliveries interrupted during SMTP reported, not resent", count=len(stale))

@@ -28,6 +28,7 @@ from ledgerline_rendering.adapters.validation import (
 )
 from ledgerline_rendering.domain.branding import Branding
 from ledgerline_shared.contracts.document import Document, DocumentType
+from ledgerline_shared.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,10 @@ class PdfRenderPool:
         await asyncio.gather(*(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers)))
 
     async def render(self, document: Document, branding: Branding) -> RenderedDocument:
+        with metrics.RENDER_SECONDS.labels(document.type.value).time():  # a failed render counts too
+            return await self._render(document, branding)
+
+    async def _render(self, document: Document, branding: Branding) -> RenderedDocument:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, _render_in_worker, document, branding)

@@ -24,6 +24,7 @@ from ledgerline_rendering.domain.versions import (
 from ledgerline_rendering.service.unit_of_work import RenderingUnitOfWork
 from ledgerline_shared.contracts.document import Document, DocumentType
 from ledgerline_shared.contracts.events import DocumentRendered, FileRef
+from ledgerline_shared.observability import metrics
 from ledgerline_shared.topics import DOCUMENT_RENDERED
 
 
@@ -96,6 +97,8 @@ async def _record(
         # there belong to an attempt that never committed, and are replaced.
         stored = writer.write_version(rendered, version, replace_unrecorded=True)
         uow.after_commit(lambda: _publish(writer, rendered))
+    kind = "first" if version == 1 else "regeneration"
+    uow.after_commit(lambda: metrics.DOCUMENTS_RENDERED.labels(document.type.value, kind).inc())
     files = _files(stored)
     await uow.documents.add_version(document, version, files, reason=cmd.reason, request_id=cmd.request_id)
     event = rendered_event(document, version, files, cmd.reason)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pypdf import PdfReader
 from rendering_factory import make_buyer, make_document
 from sqlalchemy import select
@@ -154,3 +155,28 @@ async def test_the_json_names_the_same_seller_as_the_pdf(rendering) -> None:
     stored = (await http.get("/api/v1/documents/F2026-000011/json", headers=h)).json()
     pdf = (await http.get("/api/v1/documents/F2026-000011/pdf", headers=h)).content
     assert stored["seller"]["name"] == "Opérateur Renommé SAS" and "Opérateur Renommé SAS" in pdf_text(pdf)
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_renderings_are_counted_once_committed_and_timed(rendering) -> None:
+    app, _http, _settings = rendering
+    runtime = app.state.runtime
+    first = sample("ledgerline_documents_rendered_total", type="invoice", version="first")
+    regenerated = sample("ledgerline_documents_rendered_total", type="invoice", version="regeneration")
+    timed = sample("ledgerline_render_seconds_count", type="invoice")
+    document = make_document(number="F2026-000010")
+    issued = record_for(INVOICE_ISSUED, document, key=document.number)
+    await deliver(runtime, issued)
+    await deliver(runtime, issued)  # redelivered: no second version, nothing counted
+    assert sample("ledgerline_documents_rendered_total", type="invoice", version="first") == first + 1
+    request = RenderRequested(request_id=str(uuid.uuid4()), reason="new address", document=document)
+    await deliver(runtime, record_for(INVOICE_RENDER_REQUESTED, request, key=document.number))
+    assert (
+        sample("ledgerline_documents_rendered_total", type="invoice", version="regeneration")
+        == regenerated + 1
+    )
+    assert sample("ledgerline_documents_rendered_total", type="invoice", version="first") == first + 1
+    assert sample("ledgerline_render_seconds_count", type="invoice") == timed + 2
