@@ -104,11 +104,22 @@ async def test_one_invoice_has_one_trace_id_in_the_four_services_logs(
         others = {line.get("trace_id") for line in found} - {trace_id}
         assert not others, (service, others, found)
 
-    # The same trace reached the collector from each of the four services.
-    async def spans_from_all_four() -> set[str] | None:
-        services = {span.service for span in otlp_receiver.of_trace(trace_id)}
-        return services if services >= {f"ledgerline-{s}" for s in SERVICES} else None
+    # The same trace reached the collector from each of the four services, each step a span (they
+    # leave in batches, about every second: waited for).
+    wanted_services = {f"ledgerline-{s}" for s in SERVICES}
+    wanted_spans = {"issue invoice", "process invoice.issued", "process document.rendered", "deliver e-mail"}
+
+    async def spans_from_all_four() -> bool:
+        spans = otlp_receiver.of_trace(trace_id)
+        return {s.service for s in spans} >= wanted_services and {s.name for s in spans} >= wanted_spans
 
     await eventually(spans_from_all_four, 30, interval=0.5)
-    names = {span.name for span in otlp_receiver.of_trace(trace_id)}
-    assert {"issue invoice", "process invoice.issued", "process document.rendered", "deliver e-mail"} <= names
+    spans = otlp_receiver.of_trace(trace_id)
+    issued = [s for s in spans if s.name == "issue invoice"]
+    assert len(issued) == 1 and issued[0].service == "ledgerline-invoicing"
+    # The invoice's trace starts at its issuing (its root); rendering continues it as a child.
+    assert issued[0].parent_span_id == ""
+    rendering = [
+        s for s in spans if s.service == "ledgerline-rendering" and s.name == "process invoice.issued"
+    ]
+    assert rendering and rendering[0].parent_span_id == issued[0].span_id

@@ -66,7 +66,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE, settings.log_level)
-        tracing.configure_tracing(SERVICE, settings.otlp_endpoint)
+        exporting_to = tracing.configure_tracing(SERVICE, settings.otlp_endpoint)
+        if exporting_to is not None:
+            log.info("exporting traces", endpoint=exporting_to)
         try:
             yield
         finally:
