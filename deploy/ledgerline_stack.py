@@ -52,10 +52,12 @@ class StackConfig:
     inherit_environment: bool = False
 
     def caller_env(self) -> dict[str, str]:
-        """The caller's environment, with or without its LEDGERLINE_* variables (inherit_environment)."""
+        """The caller's environment, with or without its LEDGERLINE_* variables (inherit_environment).
+
+        A test stack also drops OTEL_* (a developer's collector never receives a test's spans)."""
         if self.inherit_environment:
             return dict(os.environ)
-        return {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
+        return {k: v for k, v in os.environ.items() if not k.startswith(("LEDGERLINE_", "OTEL_"))}
 
     def _merged(self, own: dict[str, str]) -> dict[str, str]:
         """The caller's environment plus this stack's values; an inherited LEDGERLINE_* variable wins."""

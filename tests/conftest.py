@@ -131,11 +131,25 @@ async def _running_stack(
 
 
 @pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[Any]:
+    """An OTLP/HTTP collector on the loopback: the stack's services export their spans to it."""
+    from otlp_receiver import OtlpReceiver
+
+    receiver = OtlpReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(scope="session")
 async def stack(
-    kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory, otlp_receiver: Any
 ) -> AsyncIterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack-data")
     extra_env = {
+        # Traces go to the test's receiver (loopback only); tests/test_traces_e2e.py reads them back.
+        "LEDGERLINE_OTLP_ENDPOINT": otlp_receiver.endpoint,
         "LEDGERLINE_RENDER_WORKERS": "2",
         "LEDGERLINE_SMTP_RETRY_FOR_S": "300",
         # Retries every few seconds at most, so mail flows soon after an outage ends.

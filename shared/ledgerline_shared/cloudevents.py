@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 CORRELATION_HEADER = "ce_correlationid"  # an extension attribute carried from hop to hop
+# The CloudEvents distributed-tracing extension: W3C Trace Context of the transaction that emitted it.
+TRACEPARENT_HEADER = "ce_traceparent"
+TRACESTATE_HEADER = "ce_tracestate"
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,22 @@ class Envelope:
     subject: str | None = None
     correlation_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @classmethod
     def new(
-        cls, *, source: str, type: str, subject: str | None = None, correlation_id: str | None = None
+        cls,
+        *,
+        source: str,
+        type: str,
+        subject: str | None = None,
+        correlation_id: str | None = None,
+        trace: Mapping[str, str] | None = None,
     ) -> Envelope:
+        """`trace`: the W3C carrier (traceparent, tracestate) of the emitting transaction, if any."""
         event_id = str(uuid.uuid4())
+        trace = trace or {}
         return cls(
             id=event_id,
             source=source,
@@ -34,7 +47,16 @@ class Envelope:
             time=dt.datetime.now(dt.UTC),
             subject=subject,
             correlation_id=correlation_id or event_id,
+            traceparent=trace.get("traceparent") or None,
+            tracestate=trace.get("tracestate") or None,
         )
+
+    def trace_carrier(self) -> dict[str, str]:
+        """The W3C Trace Context the event carries, as HTTP-style headers ({} when it carries none)."""
+        out = {"traceparent": self.traceparent} if self.traceparent else {}
+        if self.traceparent and self.tracestate:
+            out["tracestate"] = self.tracestate
+        return out
 
     def headers(self) -> list[tuple[str, bytes]]:
         out = [
@@ -49,6 +71,10 @@ class Envelope:
             out.append(("ce_subject", self.subject.encode()))
         if self.correlation_id:
             out.append((CORRELATION_HEADER, self.correlation_id.encode()))
+        if self.traceparent:
+            out.append((TRACEPARENT_HEADER, self.traceparent.encode()))
+            if self.tracestate:
+                out.append((TRACESTATE_HEADER, self.tracestate.encode()))
         out.extend((k, v.encode()) for k, v in self.extra.items())
         return out
 
@@ -80,4 +106,8 @@ def parse_envelope(headers: Mapping[str, str]) -> Envelope:
         time=time,
         subject=headers.get("ce_subject"),
         correlation_id=headers.get(CORRELATION_HEADER) or headers["ce_id"],
+        # Not validated here: a malformed traceparent starts a new trace (tracing.extract), it never
+        # refuses the event.
+        traceparent=headers.get(TRACEPARENT_HEADER) or None,
+        tracestate=headers.get(TRACESTATE_HEADER) or None,
     )

@@ -41,7 +41,7 @@ from ledgerline_shared.messaging.kafka_security import (
 from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
-from ledgerline_shared.observability import context
+from ledgerline_shared.observability import context, tracing
 from ledgerline_shared.observability.kafka_lag import LagProbe, PartitionLag, RecentLag
 from ledgerline_shared.observability.logs import configure_logging
 from ledgerline_shared.operations import dead_letters, health
@@ -237,6 +237,9 @@ class ServiceRuntime:
         if problem is not None:  # serve() says it in one line before getting here; this guards the rest
             raise RuntimeError(problem)
         configure_logging(self.name, self.settings.log_level)
+        exporting_to = tracing.configure_tracing(self.name, self.settings.otlp_endpoint)
+        if exporting_to is not None:
+            log.info("exporting traces", endpoint=exporting_to)
         if self.settings.metrics_port is not None:
             self._metrics_server = start_metrics_server(
                 self.settings.metrics_host, self.settings.metrics_port
@@ -268,6 +271,7 @@ class ServiceRuntime:
         if self.producer is not None:
             await self.producer.stop()
         await self.engine.dispose()
+        await asyncio.to_thread(tracing.flush)  # the last spans reach the collector, if one is set
 
     def track(self, task: asyncio.Task[Any]) -> None:
         """A background task of this process: cancelled and awaited by stop()."""
@@ -315,6 +319,9 @@ class ServiceRuntime:
             if cid:
                 context.bind(correlation_id=cid[:100])
             return await call_next(request)
+
+        # Outermost: every request is a span continuing the caller's traceparent (observability/tracing).
+        app.add_middleware(tracing.TraceRequests)
 
         app.include_router(health.health_router(self.readiness))
         app.include_router(operations_router(self))

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     consumer_max_backoff_s: float = Field(default=30.0, gt=0)
     outbox_poll_s: float = 0.2
     log_level: str = "INFO"
+    # OTLP/HTTP collector (e.g. http://127.0.0.1:4318): spans are exported there. Unset, and without
+    # the standard OTEL_EXPORTER_OTLP_ENDPOINT, nothing is exported (observability/tracing.py).
+    otlp_endpoint: str | None = None
 
     # Several instances of a service on one PostgreSQL (docs/operations.md "Several instances"): a
     # billing run or an export job is held by one instance under a lease it renews every heartbeat;

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerline_shared.cloudevents import Envelope, NotACloudEvent, decode_headers, parse_envelope
 from ledgerline_shared.messaging.failures import RetryLater, is_transient
 from ledgerline_shared.messaging.tables import MessagingTables
-from ledgerline_shared.observability import context, metrics
+from ledgerline_shared.observability import context, metrics, tracing
 from ledgerline_shared.topics import dead_letter_topic
 
 log = structlog.get_logger(__name__)
@@ -195,16 +195,39 @@ class EventConsumer:
         headers = decode_headers(record.headers or [])
         raw_value: bytes = record.value or b""
         key = record.key.decode("utf-8", "replace") if record.key is not None else None
-        stats = self.stats.on(topic)
-        started = time.perf_counter()
         try:
             envelope = parse_envelope(headers)
             data = model.model_validate_json(raw_value)
         except (NotACloudEvent, ValidationError, ValueError) as exc:
             await self._dead_letter(record, headers, consumer_name, f"invalid message: {exc}")
-            stats.dead_lettered += 1
+            self.stats.on(topic).dead_lettered += 1
             return
         context.bind(correlation_id=envelope.correlation_id, event_id=envelope.id)
+        # One span per message, a child of the trace the event carries: the handler's logs and the
+        # events it emits belong to that trace.
+        span_attributes = {
+            "messaging.consumer.group.name": consumer_name,
+            "messaging.message.id": envelope.id,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+        }
+        with tracing.consumer_span(topic, envelope.trace_carrier(), span_attributes):
+            await self._handle_parsed(record, headers, envelope, data, key, handler, consumer_name, prepare)
+
+    async def _handle_parsed(
+        self,
+        record: Any,
+        headers: dict[str, str],
+        envelope: Envelope,
+        data: T,
+        key: str | None,
+        handler: Handler[T],
+        consumer_name: str,
+        prepare: Prepare[T] | None,
+    ) -> None:
+        topic: str = record.topic
+        stats = self.stats.on(topic)
+        started = time.perf_counter()
         inbound = Inbound(envelope, data, key, topic, record.partition, record.offset)
         retry_key = (consumer_name, topic, record.partition, record.offset, envelope.id)
         error = ""

@@ -15,18 +15,25 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared.cloudevents import Envelope
+from ledgerline_shared.observability import tracing
 from ledgerline_shared.observability.context import current_correlation_id
 
 
 def outbox_row(
     *, source: str, topic: str, key: str | None, data: BaseModel, subject: str | None = None
 ) -> dict[str, Any]:
-    """One outbox row for `data` on `topic`, with a fresh CloudEvents envelope (ce_id, correlation)."""
+    """One outbox row for `data` on `topic`, with a fresh CloudEvents envelope (ce_id, correlation).
+
+    The envelope takes the current trace context (`ce_traceparent`, `ce_tracestate`) now, while the
+    emitting transaction's span is current: the relay publishes the headers stored here, so the
+    event continues the trace of the work that emitted it, not the relay's.
+    """
     envelope = Envelope.new(
         source=source,
         type=topic,
         subject=subject if subject is not None else key,
         correlation_id=current_correlation_id(),
+        trace=tracing.current_carrier(),
     )
     return {
         "ce_id": envelope.id,

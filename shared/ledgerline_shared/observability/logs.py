@@ -1,4 +1,8 @@
-"""Structured JSON logs carrying the service, the event id and the correlation id."""
+"""Structured JSON logs carrying the service, the event id, the correlation id and the trace.
+
+`trace_id` (32 hex digits, W3C/OpenTelemetry) and `span_id` are those of the current span: the same
+`trace_id` is on the lines of every service that worked on one invoice (docs/events.md#tracing).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 import structlog
 
 from ledgerline_shared.observability.context import current_correlation_id, current_event_id
+from ledgerline_shared.observability.tracing import current_ids
 
 
 def _add_context(service: str) -> Any:
@@ -18,6 +23,9 @@ def _add_context(service: str) -> Any:
             event.setdefault("correlation_id", cid)
         if (eid := current_event_id()) is not None:
             event.setdefault("event_id", eid)
+        if (ids := current_ids()) is not None:
+            event.setdefault("trace_id", ids[0])
+            event.setdefault("span_id", ids[1])
         return event
 
     return processor

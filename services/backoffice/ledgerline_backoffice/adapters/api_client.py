@@ -1,4 +1,8 @@
-"""The HTTP client of the four APIs: one pooled httpx.AsyncClient, the person's own token on each call."""
+"""The HTTP client of the four APIs: one pooled httpx.AsyncClient, the person's own token on each call.
+
+Each call carries the current trace (`traceparent`, `tracestate`): the API's work on a page's behalf
+is in the page's trace.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import httpx
 
 from ledgerline_backoffice.config import API_SERVICES, BackofficeSettings
+from ledgerline_shared.observability import tracing
 
 
 class ApiError(Exception):
@@ -43,7 +48,7 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if correlation_id:
             headers["X-Correlation-Id"] = correlation_id
-        return headers
+        return tracing.inject(headers)
 
     async def call(
         self,
@@ -78,7 +83,10 @@ class ApiClient:
         """A streamed GET (a file); the caller closes it. Refusals are read and raised as ApiError."""
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         request = self.http.build_request(
-            "GET", self._url(service, path), params=clean, headers={"Authorization": f"Bearer {token}"}
+            "GET",
+            self._url(service, path),
+            params=clean,
+            headers=tracing.inject({"Authorization": f"Bearer {token}"}),
         )
         try:
             response = await self.http.send(request, stream=True)

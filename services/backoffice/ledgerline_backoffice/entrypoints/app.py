@@ -45,6 +45,7 @@ from ledgerline_backoffice.entrypoints.web import (
 )
 from ledgerline_backoffice.service.sessions import Sessions
 from ledgerline_backoffice.service.sign_in import SignIn
+from ledgerline_shared.observability import tracing
 from ledgerline_shared.observability.logs import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -65,10 +66,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE, settings.log_level)
+        exporting_to = tracing.configure_tracing(SERVICE, settings.otlp_endpoint)
+        if exporting_to is not None:
+            log.info("exporting traces", endpoint=exporting_to)
         try:
             yield
         finally:
             await api.aclose()
+            await asyncio.to_thread(tracing.flush)
 
     app = FastAPI(
         title="Ledgerline back office", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
@@ -101,6 +106,9 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")  # pages show a person's data
         PAGE_SECONDS.labels(request.method, str(response.status_code)).observe(time.perf_counter() - started)
         return response
+
+    # Outermost: a page is a span continuing the gateway's traceparent; the API calls it makes send it on.
+    app.add_middleware(tracing.TraceRequests)
 
     @app.get("/health/live", tags=["operations"])
     async def live() -> dict[str, str]:

@@ -3,6 +3,11 @@
 Where a document's number is taken: `take_numbers` (here) → adapters/number_sequence.py
 `NumberSequence.take` → `take_next_sequence` (one upsert of the (series, year) row, held locked
 until commit); the series rule and the format are domain/numbering.py `block_numbers`.
+
+Traces: a document issued on a request (a credit note, a proforma) is a span of the request's trace;
+each document of a billing run starts its own trace, linked to the run's span, so one invoice's
+journey through the four services is one small trace (`_publish`). "document issued" is logged in
+that trace once the transaction committed, never for a document a savepoint gave back.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
+
+import structlog
 
 from ledgerline_invoicing.adapters.orm import ClientRow, DocumentRow
 from ledgerline_invoicing.config import InvoicingSettings
@@ -27,6 +34,7 @@ from ledgerline_shared.contracts.document import (
     Recipient,
 )
 from ledgerline_shared.observability import metrics
+from ledgerline_shared.observability import tracing
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
     INVOICE_ISSUED,
@@ -40,6 +48,32 @@ EVENT_OF = {
     DocumentType.PROFORMA: PROFORMA_CREATED,
     DocumentType.PREVIEW: INVOICE_PREVIEW_CREATED,
 }
+log = structlog.get_logger(__name__)
+
+
+def _publish(
+    uow: InvoicingUnitOfWork, kind: DocumentType, document: Document, key: str, *, own_trace: bool
+) -> None:
+    """Queue the document's event in a span of its own (a new trace when `own_trace`): the event
+    carries that span's traceparent; log "document issued" in it once the transaction committed."""
+    attributes = {"ledgerline.document.type": kind.value, "ledgerline.document.number": document.number or ""}
+    name = f"issue {kind.value}"
+    opened = tracing.new_trace(name, attributes) if own_trace else tracing.span(name, attributes=attributes)
+    with opened:
+        uow.emit(EVENT_OF[kind], key, document)
+        carrier = tracing.current_carrier()
+
+    def issued() -> None:
+        with tracing.within(carrier):
+            log.info(
+                "document issued",
+                number=document.number,
+                type=kind.value,
+                client_id=document.buyer.client_id,
+                run_id=str(document.run_id) if document.run_id else None,
+            )
+
+    uow.after_commit(issued)
 
 
 def prefix_of(settings: InvoicingSettings, kind: DocumentType) -> str:
@@ -127,7 +161,7 @@ async def issue_document(
         run_id=run_id,
     )
     row = await uow.documents.add(document, client, run_id)
-    uow.emit(EVENT_OF[kind], document.number or run_id or str(document.id), document)
+    _publish(uow, kind, document, document.number or run_id or str(document.id), own_trace=False)
     count_issued(uow, kind)
     return row, document
 
@@ -194,7 +228,7 @@ async def issue_run_documents(
         ]
     await uow.documents.add_all(batch, run_id)
     for _client, document in batch:
-        uow.emit(EVENT_OF[kind], document.number or run_id or str(document.id), document)
+        _publish(uow, kind, document, document.number or run_id or str(document.id), own_trace=True)
     count_issued(uow, kind, len(batch))
     return [document for _, document in batch]
 
@@ -260,6 +294,6 @@ async def issue_built_document(
     if document.number is None or document.type is not kind or document.issue_date != issue_date:
         raise ValueError("the built document does not carry the number, type and date it was given")
     row = await uow.documents.add(document, client)
-    uow.emit(EVENT_OF[kind], document.number, document)
+    _publish(uow, kind, document, document.number, own_trace=False)
     count_issued(uow, kind)
     return row, document

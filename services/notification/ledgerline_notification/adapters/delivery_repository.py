@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerline_notification.adapters.orm import DeliveryRow
 from ledgerline_notification.domain.delivery import DeliveryStatus, NewDelivery
 from ledgerline_notification.domain.delivery_rules import Outcome
+from ledgerline_shared.observability import tracing
 
 
 class DeliveryRepository:
@@ -45,6 +46,7 @@ class DeliveryRepository:
             requested_by=delivery.requested_by,
             attachment_path=delivery.attachment_path,
             details=delivery.details,
+            trace_context=tracing.current_carrier() or None,
             attempts=0,
             next_attempt_at=at,
             created_at=at,

@@ -56,6 +56,8 @@ class DeliveryRow(Base):
     # Relative to the document store's root; None until the document has been rendered.
     attachment_path: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # an export's kind, format, rows, report
+    # W3C traceparent/tracestate of the work that recorded it: the worker sends within that trace.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the worker process that is sending it

@@ -37,6 +37,7 @@ from ledgerline_notification.service.unit_of_work import NotificationUnitOfWork
 from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.document_store import DocumentStore
 from ledgerline_shared.observability.metrics import DELIVERY_ATTEMPTS, SMTP_SECONDS
+from ledgerline_shared.observability import tracing
 
 log = structlog.get_logger(__name__)
 
@@ -162,6 +163,13 @@ class DeliveryWorker:
         return claimed
 
     async def _deliver(self, row: DeliveryRow) -> None:
+        # In the trace of the work that recorded the delivery (a document's `document.rendered`): the
+        # send, its log lines and the `invoice.delivered` it announces belong to that document's trace.
+        attributes = {"ledgerline.delivery.id": str(row.id), "ledgerline.document.number": row.number}
+        with tracing.span("deliver e-mail", parent=row.trace_context, attributes=attributes):
+            await self._deliver_in_trace(row)
+
+    async def _deliver_in_trace(self, row: DeliveryRow) -> None:
         outcome: Outcome
         attachment_path = row.attachment_path
         try:
@@ -252,7 +260,8 @@ class DeliveryWorker:
             outcome = rules.interrupted()
             for row in stale:
                 await uow.deliveries.take_over(row, outcome, now)
-                self._announce(uow, row, outcome, now)
+                with tracing.span("report interrupted delivery", parent=row.trace_context):
+                    self._announce(uow, row, outcome, now)
                 _count_attempt(uow, row, outcome)
             await uow.commit()
         if stale:
