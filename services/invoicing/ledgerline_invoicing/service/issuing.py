@@ -33,8 +33,7 @@ from ledgerline_shared.contracts.document import (
     Party,
     Recipient,
 )
-from ledgerline_shared.observability import metrics
-from ledgerline_shared.observability import tracing
+from ledgerline_shared.observability import metrics, tracing
 from ledgerline_shared.topics import (
     CREDITNOTE_ISSUED,
     INVOICE_ISSUED,

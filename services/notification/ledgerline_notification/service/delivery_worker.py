@@ -36,8 +36,8 @@ from ledgerline_notification.service.delivery_mail import DeliveryMail
 from ledgerline_notification.service.unit_of_work import NotificationUnitOfWork
 from ledgerline_shared.contracts.mail_address import UnsafeHeaderValue
 from ledgerline_shared.document_store import DocumentStore
-from ledgerline_shared.observability.metrics import DELIVERY_ATTEMPTS, SMTP_SECONDS
 from ledgerline_shared.observability import tracing
+from ledgerline_shared.observability.metrics import DELIVERY_ATTEMPTS, SMTP_SECONDS
 
 log = structlog.get_logger(__name__)
 
