@@ -119,7 +119,10 @@ def test_item7_compose_publishes_only_public_ports_on_loopback() -> None:
         "rendering": {"8102"},
         "notification": {"8103"},
         "export": {"8104", "2222"},
-        "kafka": {"9092"},
+        # The 3-broker cluster (issue 13): one port per broker for host tools, on the loopback.
+        "kafka-1": {"9092"},
+        "kafka-2": {"9093"},
+        "kafka-3": {"9094"},
         "mailpit": {"8025"},
     }
     for name, svc in compose["services"].items():

@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from ledgerline_invoicing.adapters.orm import SubscriptionRow
 from ledgerline_invoicing.domain.lines import DraftLine
+from ledgerline_invoicing.service import billing_runs
 from ledgerline_invoicing.service.issuing import issue_document
 from ledgerline_invoicing.service.unit_of_work import InvoicingUnitOfWork
 from ledgerline_shared.contracts.document import DocumentType
@@ -82,12 +83,12 @@ async def test_a_credit_note_is_counted_once_and_a_refused_one_not_at_all(invoic
 
 async def test_a_run_failing_as_a_whole_is_counted_failed(invoicing: Any, monkeypatch: Any) -> None:
     await billable(invoicing, 1)
-    runner = invoicing.app.state.billing_runner
 
-    async def broken(*_args: Any) -> Any:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(runner, "bill_chunk", broken)
+    # The runner bills each chunk through the service module's bill_chunk (under its lease).
+    monkeypatch.setattr(billing_runs, "bill_chunk", broken)
     failed = sample("ledgerline_billing_runs_total", mode="production", outcome="failed")
     completed = sample("ledgerline_billing_runs_total", mode="production", outcome="completed")
     invoices = issued("invoice")
