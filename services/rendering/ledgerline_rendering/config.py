@@ -6,6 +6,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
+
 from ledgerline_rendering.domain.branding import Branding
 from ledgerline_shared.contracts.document import Address
 from ledgerline_shared.document_store import store_root
@@ -30,6 +32,9 @@ class RenderingSettings(Settings):
     branding_file: Path | None = None
     render_workers: int = 0  # 0: one per core
     validate_einvoices: bool = True
+    # How often every instance finishes the SFTP tree's copies a killed process left unwritten, and how
+    # old a version must be before it is looked at (service/production_copies.py).
+    production_check_s: float = Field(default=10.0, gt=0)
 
     def document_root(self) -> Path:
         return store_root(self.data_dir)

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 
 from ledgerline_rendering.adapters.render_pool import RenderedDocument
+from ledgerline_rendering.domain.production_tree import ProductionCopy, production_path
 from ledgerline_shared.contracts.document import Document, DocumentType
-from ledgerline_shared.document_store import DocumentStore
+from ledgerline_shared.document_store import DocumentStore, sha256_hex
 
 # A number becomes a file name: nothing that could add a folder or hide a file.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -87,16 +88,24 @@ class DocumentFileWriter:
         replaced atomically). Called after the version's transaction commits."""
         document = rendered.document
         number = _safe(document.number or "")
-        month = document.issue_date.strftime("%Y-%m")
+        outputs = {"pdf": rendered.pdf, "ubl": rendered.ubl, "json": rendered.json}
         return {
-            key: self._put(f"production/{month}/invoices-{kind}/{number}.{kind}", data)
-            for key, kind, data in (
-                ("pdf", "pdf", rendered.pdf),
-                ("ubl", "xml", rendered.ubl),
-                ("json", "json", rendered.json),
-            )
+            kind: self._put(production_path(number, document.issue_date, kind), data)
+            for kind, data in outputs.items()
             if data is not None
         }
+
+    def production_matches(self, copies: list[ProductionCopy]) -> bool:
+        """Is every file of the tree there, with the version's content?"""
+        return all(
+            self.store.exists(copy.path) and sha256_hex(self.store.read(copy.path)) == copy.sha256
+            for copy in copies
+        )
+
+    def copy_to_production(self, copies: list[ProductionCopy]) -> None:
+        """Copy a recorded version's files into the tree (the caller holds the document's lock)."""
+        for copy in copies:
+            self.store.write(copy.path, self.store.read(copy.source))
 
     def write_preview(self, rendered: RenderedDocument) -> StoredDocument:
         document: Document = rendered.document

@@ -30,6 +30,13 @@ class DocumentLocks:
         row = await lock_rendered_document(self._session, document)
         return row.generation_count
 
+    async def lock_recorded(self, key: str) -> int:
+        """Lock a document that has versions already; the number of versions recorded."""
+        query = select(RenderedDocumentRow.generation_count).where(RenderedDocumentRow.key == key)
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        return int((await self._session.scalars(query)).one())
+
 
 async def lock_rendered_document(session: AsyncSession, document: Document) -> RenderedDocumentRow:
     """The document's row (generation_count 0 if it has no version yet), locked until commit."""

@@ -7,11 +7,13 @@ lock that comes first is adapters/document_lock).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_rendering.adapters.orm import DocumentVersionRow, RenderedDocumentRow
+from ledgerline_rendering.domain.production_tree import UnpublishedVersion
 from ledgerline_rendering.domain.versions import (
     DocumentHistory,
     DocumentVersion,
@@ -81,3 +83,37 @@ class RenderedDocumentRepository:
             client_id=owner_of(row.client_id, row.document),
             versions=[DocumentVersion(v.version, v.rendered_at, v.reason, v.files) for v in versions],
         )
+
+    async def unpublished(self, rendered_before: dt.datetime, limit: int) -> list[UnpublishedVersion]:
+        """Versions recorded before `rendered_before` whose production copy is not known to be there,
+        oldest first, with their document's count of versions."""
+        rows = await self._session.execute(
+            select(
+                DocumentVersionRow.key,
+                DocumentVersionRow.version,
+                DocumentVersionRow.files,
+                RenderedDocumentRow.number,
+                RenderedDocumentRow.issue_date,
+                RenderedDocumentRow.generation_count,
+            )
+            .join(RenderedDocumentRow, RenderedDocumentRow.key == DocumentVersionRow.key)
+            .where(
+                DocumentVersionRow.published_at.is_(None), DocumentVersionRow.rendered_at < rendered_before
+            )
+            .order_by(DocumentVersionRow.rendered_at)
+            .limit(limit)
+        )
+        return [
+            UnpublishedVersion(r.key, r.number or r.key, r.issue_date, r.version, r.generation_count, r.files)
+            for r in rows
+        ]
+
+    async def mark_published(self, versions: Sequence[tuple[str, int]], at: dt.datetime) -> None:
+        """Record that these (key, version) have their production copy (or need none: superseded)."""
+        for start in range(0, len(versions), 500):
+            chunk = list(versions[start : start + 500])
+            await self._session.execute(
+                update(DocumentVersionRow)
+                .where(tuple_(DocumentVersionRow.key, DocumentVersionRow.version).in_(chunk))
+                .values(published_at=at)
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledgerline_shared.messaging.tables import define_messaging_tables
@@ -36,5 +36,16 @@ class DocumentVersionRow(Base):
     reason: Mapped[str] = mapped_column(String(500))
     request_id: Mapped[str | None] = mapped_column(String(64))
     files: Mapped[dict[str, dict[str, object]]] = mapped_column(JSON)  # kind -> {path, sha256, size}
+    # When its copy in `production/` (the SFTP tree) was known to be there; NULL until then
+    # (service/production_copies.py finishes what a killed process left).
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("key", "request_id", name="uq_version_request"),)
+    __table_args__ = (
+        UniqueConstraint("key", "request_id", name="uq_version_request"),
+        Index(
+            "ix_versions_unpublished",
+            "rendered_at",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )

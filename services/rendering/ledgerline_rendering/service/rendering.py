@@ -5,7 +5,8 @@ takes the next version number under the document's row lock (created first if th
 adapters/document_lock), writes the version's files, records the version and queues
 `document.rendered`. A committed version's files are never written again: only the lock holder
 writes the next version. The `production/` copies are written after the commit, so the SFTP tree
-never shows a version that was rolled back. The generation counter is the number of versions.
+never shows a version that was rolled back (a copy left unwritten by a process killed just after its
+commit is finished by service/production_copies.py). The generation counter is the number of versions.
 """
 
 from __future__ import annotations
