@@ -81,6 +81,7 @@ class DeliveryRepository:
                     attempts=DeliveryRow.attempts + 1,
                     claimed_by=claimant,
                     claimed_at=now,
+                    smtp_started_at=None,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -112,6 +113,20 @@ class DeliveryRepository:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def mark_smtp_started(self, delivery_id: uuid.UUID, claimant: str, at: dt.datetime) -> bool:
+        """Just before the SMTP transaction: False if the claim is no longer this process's."""
+        result = await self._session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.status == DeliveryStatus.SENDING.value,
+                DeliveryRow.claimed_by == claimant,
+            )
+            .values(smtp_started_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def expired_claims(self, cutoff: dt.datetime, *, not_held_by: str) -> list[DeliveryRow]:
         """`sending` deliveries claimed before `cutoff` by another (or an unknown) process, locked
         until the transaction ends (PostgreSQL): of two instances sweeping at once, each row goes to
@@ -128,10 +143,13 @@ class DeliveryRepository:
         return list(rows.all())
 
     async def take_over(self, row: DeliveryRow, outcome: Outcome, at: dt.datetime) -> None:
-        """Settle an expired claim (read in this transaction) with `outcome`."""
+        """Settle an expired claim (read in this transaction) with `outcome`: final, or due again."""
         row.status = outcome.status.value
         row.error = outcome.error
-        row.finished_at = at
+        if outcome.status is DeliveryStatus.PENDING:
+            row.next_attempt_at = outcome.next_attempt_at or at
+        else:
+            row.finished_at = at
         row.claimed_by = None  # written with the transaction's commit
 
     # -- the log --------------------------------------------------------------------------

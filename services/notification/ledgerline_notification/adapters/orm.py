@@ -62,6 +62,9 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the worker process that is sending it
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Committed just before this attempt's SMTP transaction: an expired claim without it never reached
+    # the server and is sent again; with it, the e-mail may have left (`unconfirmed`).
+    smtp_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     smtp_response: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

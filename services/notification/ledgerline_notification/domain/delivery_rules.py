@@ -6,8 +6,9 @@
   never retried: a duplicate invoice is the worse failure (clients pay twice).
 - Temporary failures go back to `pending` after a RetryPolicy delay while `smtp_retry_for_s` since
   the delivery was recorded lasts; then, like permanent failures, `failed`.
-- A claim older than the lease, held by another process, was interrupted during SMTP:
-  `unconfirmed`, reported, never resent. A user who finds the e-mail missing asks for a new send.
+- A claim older than the lease, held by another process, was interrupted: if its SMTP transaction had
+  begun, `unconfirmed`, reported, never resent (a user who finds the e-mail missing asks for a new
+  send); if not, nothing reached the server and it goes back to `pending`, sent as if never claimed.
 - Failed and unconfirmed announce `invoice.delivery_failed`. An export's report announces
   nothing (invoicing does not know exports): the delivery log is its record.
 """
@@ -31,6 +32,7 @@ LOST_DURING_DATA_REASON = (
     "connection lost while the message was being transmitted, the server may have accepted it; "
     "not resent to avoid a duplicate; use send to resend"
 )
+NOT_STARTED_REASON = "its worker stopped before the SMTP transaction began; sent again"
 SWEEP_EVERY_S = 30.0  # how often expired claims are looked for (at most; sooner with a short lease)
 
 
@@ -118,9 +120,12 @@ class Attempt:
         return Outcome(DeliveryStatus.FAILED, error=reason, attachment_path=self.attachment_path)
 
 
-def interrupted() -> Outcome:
-    """A claim past its lease: the process died during SMTP; nobody knows if the message arrived."""
-    return Outcome(DeliveryStatus.UNCONFIRMED, error=INTERRUPTED_REASON)
+def interrupted(*, smtp_started: bool, now: dt.datetime) -> Outcome:
+    """A claim past its lease: its process died. During SMTP nobody knows if the message arrived
+    (`unconfirmed`); before, nothing left, so it is due again now."""
+    if smtp_started:
+        return Outcome(DeliveryStatus.UNCONFIRMED, error=INTERRUPTED_REASON)
+    return Outcome(DeliveryStatus.PENDING, error=NOT_STARTED_REASON, next_attempt_at=now)
 
 
 def announcement(kind: str, status: DeliveryStatus) -> str | None:

@@ -22,6 +22,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+from typing import TypeVar
 
 import structlog
 
@@ -40,6 +41,7 @@ from ledgerline_shared.observability import tracing
 from ledgerline_shared.observability.metrics import DELIVERY_ATTEMPTS, SMTP_SECONDS
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 SHUTDOWN_GRACE_S = 10.0  # a stopping worker lets SMTP transactions in flight finish this long
 
@@ -47,6 +49,10 @@ AfterSmtp = Callable[[DeliveryRow, SendReceipt], Awaitable[None]]
 UnitsOfWork = Callable[[], NotificationUnitOfWork]
 
 __all__ = ["INTERRUPTED_REASON", "DeliveryWorker"]
+
+
+class ClaimLost(RuntimeError):
+    """This process's claim outlived its lease and another process settled the delivery."""
 
 
 def _now() -> dt.datetime:
@@ -58,6 +64,21 @@ def _count_attempt(uow: NotificationUnitOfWork, row: DeliveryRow, outcome: Outco
     settled first is its to count)."""
     kind, status = row.kind, outcome.status.value
     uow.after_commit(lambda: DELIVERY_ATTEMPTS.labels(kind, status).inc())
+
+
+async def _while_the_database_is_away(job: Callable[[], Awaitable[T]], what: str, row: DeliveryRow) -> T:
+    """`job` again (0.2 s, then doubling up to 10 s) until the database answers: a claim's steps must
+    reach it, or the delivery stays `sending` until another process takes it over."""
+    delay = 0.2
+    while True:
+        try:
+            return await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(f"{what} failed", delivery=str(row.id), error=str(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def _attempt(row: DeliveryRow, attachment_path: str | None) -> rules.Attempt:
@@ -181,12 +202,21 @@ class DeliveryWorker:
             error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}", stage="build")
             outcome = self._failure(row, error, None)
         else:
-            outcome = await self._send(row, message, attachment_path)
+            try:
+                outcome = await self._send(row, message, attachment_path)
+            except ClaimLost as exc:
+                log.warning(
+                    "delivery not sent: its claim was taken over", delivery=str(row.id), error=str(exc)
+                )
+                return
         await self._record(row, outcome)
 
     async def _send(self, row: DeliveryRow, message: EmailMessage, attachment_path: str | None) -> Outcome:
         if self._sender is None:
             raise RuntimeError("the delivery worker is not open")
+        if not await self._mark_smtp_started(row):
+            # Another process settled this claim (ours outlived its lease): it is not ours to send.
+            raise ClaimLost(f"delivery {row.id} is no longer claimed by {self.instance_id}")
         try:
             with SMTP_SECONDS.time():
                 receipt = await self._sender.send(message)
@@ -198,6 +228,18 @@ class DeliveryWorker:
             await self.after_smtp(row, receipt)
         return _attempt(row, attachment_path).sent(receipt.response, receipt.recipients, receipt.refused)
 
+    async def _mark_smtp_started(self, row: DeliveryRow) -> bool:
+        """Committed before the SMTP transaction begins, retried while the database is away: from
+        here on an interruption may have sent the e-mail (domain/delivery_rules.interrupted)."""
+
+        async def mark() -> bool:
+            async with self._units() as uow:
+                mine = await uow.deliveries.mark_smtp_started(row.id, self.instance_id, _now())
+                await uow.commit()
+            return bool(mine)
+
+        return await _while_the_database_is_away(mark, "marking a delivery's SMTP start", row)
+
     def _failure(self, row: DeliveryRow, error: BaseException, attachment_path: str | None) -> Outcome:
         return _attempt(row, attachment_path).failed(error, _now(), self._policy, self._rng)
 
@@ -205,17 +247,9 @@ class DeliveryWorker:
     async def _record(self, row: DeliveryRow, outcome: Outcome) -> None:
         """Write the outcome, retrying while the database is away: a claim of this process must
         end, or the delivery would stay `sending` until another process reports it interrupted."""
-        delay = 0.2
-        while True:
-            try:
-                await self._settle(row, outcome)
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("recording a delivery outcome failed", delivery=str(row.id), error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        await _while_the_database_is_away(
+            lambda: self._settle(row, outcome), "recording a delivery outcome", row
+        )
         log.info(
             "delivery attempt",
             delivery=str(row.id),
@@ -257,13 +291,18 @@ class DeliveryWorker:
         async with self._units() as uow:
             stale = await uow.deliveries.expired_claims(cutoff, not_held_by=self.instance_id)
             now = _now()
-            outcome = rules.interrupted()
             for row in stale:
+                outcome = rules.interrupted(smtp_started=row.smtp_started_at is not None, now=now)
                 await uow.deliveries.take_over(row, outcome, now)
                 with tracing.span("report interrupted delivery", parent=row.trace_context):
                     self._announce(uow, row, outcome, now)
                 _count_attempt(uow, row, outcome)
             await uow.commit()
         if stale:
-            log.warning("deliveries interrupted during SMTP reported, not resent", count=len(stale))
+            unconfirmed = sum(1 for row in stale if row.smtp_started_at is not None)
+            log.warning(
+                "interrupted deliveries taken over",
+                unconfirmed_not_resent=unconfirmed,
+                due_again=len(stale) - unconfirmed,
+            )
         return len(stale)

@@ -193,6 +193,43 @@ async def test_a_fresh_claim_of_another_live_process_is_left_alone(
     assert len(server.handler.received) == 1
 
 
+async def test_a_claim_of_a_dead_process_that_never_began_smtp_is_sent_once(
+    run_notification: RunNotification, smtp_server: StartServer
+) -> None:
+    """A worker claims a batch and sends a few at a time: the ones a kill caught before their SMTP
+    transaction began never reached the server, so they are sent, not reported unconfirmed."""
+    server = smtp_server("starttls", auth=True)
+    port = free_port()  # the worker of this process cannot send yet: the rows stay as the test sets them
+    async with run_notification(port, delivery_lease_s=1.0) as service:
+        path, pdf = service.store_pdf("F-2026-000400")
+        await service.feed(DOCUMENT_RENDERED, rendered_event("F-2026-000400", path, pdf))
+
+        async def claimed_by_a_dead_process() -> bool:
+            # Only while `pending`: this process's own worker keeps trying (and failing) meanwhile.
+            async with service.app.state.runtime.sessions() as session, session.begin():
+                result = await session.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.status == "pending")
+                    .values(
+                        status="sending",
+                        claimed_by="dead-instance",
+                        claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5),
+                        smtp_started_at=None,
+                    )
+                )
+            return bool(result.rowcount == 1)
+
+        await wait_until(claimed_by_a_dead_process, what="the delivery recorded, then claimed")
+        worker = service.app.state.delivery_worker
+        assert await worker.report_interrupted() == 1
+        [row] = await service.deliveries()
+        assert row.status in ("pending", "sending") and row.claimed_by != "dead-instance"
+        assert await service.outbox(INVOICE_DELIVERY_FAILED) == []  # not an outcome: nothing announced
+    async with run_notification(server.port, delivery_lease_s=1.0) as service:
+        await wait_until(lambda: _statuses_are(service, ["sent"]), what="the delivery sent")
+        assert len(server.handler.received) == 1
+
+
 class DroppingHandler(RecordingHandler):
     """Takes the whole message, then hangs up instead of answering: did the server keep it?"""
 

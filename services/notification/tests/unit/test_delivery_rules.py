@@ -78,7 +78,11 @@ def test_what_each_outcome_announces() -> None:
 def test_a_failure_is_announced_to_the_intended_recipients_with_the_reason() -> None:
     recipients = [{"name": "Zoé", "email": "zoe@client.example"}]
     event = delivery_outcome(
-        request_id="auto", number="F1", recipients=recipients, outcome=interrupted(), at=NOW
+        request_id="auto",
+        number="F1",
+        recipients=recipients,
+        outcome=interrupted(smtp_started=True, now=NOW),
+        at=NOW,
     )
     assert (
         event.to == ["zoe@client.example"]
@@ -98,3 +102,12 @@ def test_the_lease_and_the_sweep() -> None:
 def test_only_a_newer_version_replaces_what_is_known_of_a_document() -> None:
     assert supersedes(None, 1) and supersedes(1, 2)
     assert not supersedes(2, 2) and not supersedes(3, 2)
+
+
+def test_an_expired_claim_is_unconfirmed_only_once_its_smtp_transaction_began() -> None:
+    began = interrupted(smtp_started=True, now=NOW)
+    assert began.status is DeliveryStatus.UNCONFIRMED and began.error == INTERRUPTED_REASON
+    never = interrupted(smtp_started=False, now=NOW)
+    # Nothing reached the server: due again at once, and nothing is announced (it is not an outcome).
+    assert never.status is DeliveryStatus.PENDING and never.next_attempt_at == NOW
+    assert announcement(DeliveryKind.DOCUMENT.value, never.status) is None
