@@ -1,5 +1,5 @@
 # Ledgerline: the two commands (and a few helpers). Each installs what is missing first.
-.PHONY: run run-cluster test bench lint bootstrap clean
+.PHONY: run run-cluster test test-cluster bench lint bootstrap clean
 
 run: bootstrap
 	.venv/bin/python deploy/run.py
@@ -9,7 +9,12 @@ run-cluster: bootstrap
 	.venv/bin/python deploy/run.py --kafka-cluster 3
 
 test:
-	bash deploy/test.sh $(ARGS)
+	bash deploy/test.sh -m "not cluster" $(ARGS)
+
+# The 3-broker cluster tests (tests/test_kafka_cluster.py, tests/test_cluster_faults.py): a few minutes
+# of their own, so `make test` stays within its budget; .ci/run runs both.
+test-cluster:
+	bash deploy/test.sh -m cluster $(ARGS)
 
 bench: bootstrap
 	bash bench/run.sh

@@ -34,7 +34,7 @@ export LEDGERLINE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 export LEDGERLINE_TEST_KAFKA_CREDENTIALS="$KAFKA_DATA_DIR/credentials"
 
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 "$@"
 status=$?
 set -e
 if [[ $status -eq 5 ]]; then

@@ -131,6 +131,26 @@ async def _running_stack(
 
 
 @pytest.fixture(scope="session")
+def kafka_cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The 3-broker test cluster (tests/kafka_cluster_support.py), started once, stopped at the end."""
+    # kafka_bootstrap: only to run where make test runs the broker scripts.
+    import time
+
+    from kafka_cluster_support import BROKERS, cluster
+
+    data = tmp_path_factory.mktemp("kafka-cluster")
+    started = time.monotonic()
+    try:
+        cluster(data, "start", str(BROKERS))
+        cluster(data, "wait", "120")
+        cluster(data, "create-topics")
+        print(f"cluster of {BROKERS} brokers ready with its topics in {time.monotonic() - started:.0f} s")
+        yield data
+    finally:
+        cluster(data, "stop")
+
+
+@pytest.fixture(scope="session")
 def otlp_receiver() -> Iterator[Any]:
     """An OTLP/HTTP collector on the loopback: the stack's services export their spans to it."""
     from otlp_receiver import OtlpReceiver

@@ -1,8 +1,8 @@
 """A 3-broker Kafka cluster (deploy/kafka.sh cluster) keeps every acknowledged message when a broker dies.
 
-The cluster is this module's own: 3 brokers and 3 controllers on ports of their own (29292-29297 plus
-LEDGERLINE_TEST_PORT_OFFSET), started and stopped here, with the catalog's topics at replication factor 3
-and min.insync.replicas 2, SASL/SCRAM and the ACLs as on the single broker.
+The cluster is the session's `kafka_cluster` (tests/kafka_cluster_support.py): 3 brokers and 3
+controllers on ports of their own, the catalog's topics at replication factor 3 and min.insync.replicas 2,
+SASL/SCRAM and the ACLs as on the single broker. tests/test_cluster_faults.py runs the services on it.
 
 - While the services' own producer (ledgerline_shared.messaging.relay.make_producer: acks=all,
   idempotent) writes keyed messages, one broker is killed with kill -9. Every acknowledged message is
@@ -25,52 +25,26 @@ import subprocess
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import NotEnoughReplicasError
-from e2e_support import PORT_OFFSET, ROOT, STACK_SECRET
-from ledgerline_stack import BACKOFFICE, PYTHON, SERVICES, kafka_credentials_env, kafka_script
+from e2e_support import PORT_OFFSET, ROOT
+from kafka_cluster_support import BOOTSTRAP, admin_auth, cluster, kill_broker, partitions, until_isr
+from ledgerline_stack import BACKOFFICE, PYTHON, SERVICES
 from test_make_run import _started_by
 
-from ledgerline_shared.messaging.kafka_security import kafka_client_options
 from ledgerline_shared.messaging.relay import make_producer
-from ledgerline_shared.settings import Settings
 from ledgerline_shared.topics import CATALOG, INVOICE_ISSUED, all_topics, partitions_of
 
-BROKERS = 3
-PORT = 29292 + PORT_OFFSET  # brokers 29292-29294
-CONTROLLER_PORT = 29295 + PORT_OFFSET  # controllers 29295-29297
-BOOTSTRAP = ",".join(f"127.0.0.1:{PORT + i}" for i in range(BROKERS))
 TOPIC = INVOICE_ISSUED  # a catalog topic, as create-topics made it: 12 partitions, RF 3, min ISR 2
 MESSAGES = 3000
 KEYS = 40
 
-pytestmark = pytest.mark.timeout(300)
-
-
-def cluster(data: Path, *args: str) -> None:
-    kafka_script("cluster", *args, port=PORT, controller_port=CONTROLLER_PORT, data_dir=data)
-
-
-@pytest.fixture(scope="module")
-def kafka_cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    # kafka_bootstrap: only to run where make test runs the broker scripts.
-    data = tmp_path_factory.mktemp("kafka-cluster")
-    started = time.monotonic()
-    try:
-        cluster(data, "start", str(BROKERS))
-        cluster(data, "wait", "120")
-        cluster(data, "create-topics")
-        print(f"cluster of {BROKERS} brokers ready with its topics in {time.monotonic() - started:.0f} s")
-        yield data
-    finally:
-        cluster(data, "stop")
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
 
 # make run-cluster under test: brokers 29282-29284, controllers 29285-29287; its services' ports (never
@@ -127,59 +101,6 @@ def test_make_run_cluster_stops_every_node_on_sigterm_while_starting(kafka_boots
         if run.poll() is None:
             run.kill()
             run.wait(timeout=10)
-
-
-def admin_auth(data: Path) -> dict[str, Any]:
-    env = kafka_credentials_env(data / "credentials", "admin")
-    values = {k.removeprefix("LEDGERLINE_").lower(): v for k, v in env.items()}
-    return kafka_client_options(Settings(jwt_secret=STACK_SECRET, **values))
-
-
-def broker_pid(data: Path, number: int) -> int:
-    return int((data / f"broker-{number}" / "kafka.pid").read_text())
-
-
-def kill_broker(data: Path, number: int) -> None:
-    pid = broker_pid(data, number)
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(pid), f"broker {number} (pid {pid}) still alive after SIGKILL"
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, just not reaped yet
-
-
-async def partitions(data: Path, topic: str) -> list[dict[str, Any]]:
-    admin = AIOKafkaAdminClient(**admin_auth(data), bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-        assert described[0]["error_code"] == 0, described
-        return list(described[0]["partitions"])
-    finally:
-        await admin.close()
-
-
-async def until_isr(data: Path, topic: str, size: int, timeout_s: float) -> float:
-    """Until every partition of `topic` has `size` in-sync replicas; returns the seconds waited."""
-    started = time.monotonic()
-    seen: list[int] = []
-    while time.monotonic() - started < timeout_s:
-        try:
-            seen = [len(p["isr"]) for p in await partitions(data, topic)]
-            if seen and all(n == size for n in seen):
-                return time.monotonic() - started
-        except Exception:  # a broker that just died may still be in the client's metadata
-            pass
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"ISR sizes of {topic} still {seen}, not all {size}, after {timeout_s:.0f} s")
 
 
 async def read_all(data: Path, topic: str, run: str) -> list[tuple[int, int, str]]:
