@@ -26,7 +26,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerline_shared import auth
 from ledgerline_shared.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -38,7 +37,6 @@ from ledgerline_shared.messaging.kafka_security import (
     kafka_client_options,
     kafka_security_problem,
 )
-from ledgerline_shared.messaging.outbox import add_to_outbox
 from ledgerline_shared.messaging.relay import AfterPublish, OutboxRelay, make_producer
 from ledgerline_shared.messaging.tables import MessagingTables
 from ledgerline_shared.observability import context, tracing
@@ -177,25 +175,6 @@ class ServiceRuntime:
     def event_sink(self) -> EventSink:
         """Where this service's units of work write their events (its outbox, its source)."""
         return EventSink(self.tables.outbox, f"/ledgerline/{self.name}")
-
-    async def emit(
-        self, session: AsyncSession, topic: str, key: str | None, data: BaseModel, subject: str | None = None
-    ) -> str:
-        """Deprecated: use cases emit through their unit of work (`uow.emit`, written at commit).
-
-        Kept only while the services' last callers move; writes the event into the outbox inside the
-        caller's transaction.
-        """
-        sink = self.event_sink
-        return await add_to_outbox(
-            session,
-            sink.outbox,
-            source=sink.source,
-            topic=topic,
-            key=key,
-            data=data,
-            subject=subject,
-        )
 
     # -- lifecycle ----------------------------------------------------------------------
     async def _connect_kafka(self) -> None:

@@ -154,9 +154,9 @@ class DeliveryRepository:
 
     # -- the log --------------------------------------------------------------------------
     async def of_document(self, number: str) -> list[DeliveryRow]:
-        """Every delivery of a document (or an export), oldest first; detached (see _detached)."""
+        """Every delivery of a document (or an export), oldest first."""
         query = select(DeliveryRow).where(DeliveryRow.number == number).order_by(DeliveryRow.created_at)
-        return self._detached(list((await self._session.scalars(query)).all()))
+        return list((await self._session.scalars(query)).all())
 
     async def status_counts(self) -> dict[str, int]:
         rows = await self._session.execute(
@@ -166,11 +166,4 @@ class DeliveryRepository:
 
     async def recent(self, limit: int = 20) -> list[DeliveryRow]:
         query = select(DeliveryRow).order_by(DeliveryRow.created_at.desc()).limit(limit)
-        return self._detached(list((await self._session.scalars(query)).all()))
-
-    def _detached(self, rows: list[DeliveryRow]) -> list[DeliveryRow]:
-        # Read to be shown after the transaction: the unit of work's closing rollback would
-        # expire rows still in the session, and an expired row cannot load once it is closed.
-        for row in rows:
-            self._session.expunge(row)
-        return rows
+        return list((await self._session.scalars(query)).all())

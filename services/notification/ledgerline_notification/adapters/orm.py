@@ -10,27 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ledgerline_notification.domain.delivery import (
-    AUTO_REQUEST_ID,
-    EXPORT_REQUEST_ID,
-    DeliveryKind,
-    DeliveryStatus,
-    Trigger,
-)
 from ledgerline_shared.messaging.tables import define_messaging_tables
-
-# The delivery vocabulary lives in the domain; named here too for the callers that read rows.
-__all__ = [
-    "AUTO_REQUEST_ID",
-    "EXPORT_REQUEST_ID",
-    "Base",
-    "DeliveryKind",
-    "DeliveryRow",
-    "DeliveryStatus",
-    "KnownDocumentRow",
-    "Trigger",
-    "messaging",
-]
 
 
 class Base(DeclarativeBase):

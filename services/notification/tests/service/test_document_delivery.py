@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from ledgerline_notification.adapters.orm import DeliveryStatus
+from ledgerline_notification.domain.delivery import DeliveryStatus
 from ledgerline_shared.contracts.events import SendRequested
 from ledgerline_shared.topics import (
     DOCUMENT_RENDERED,
