@@ -161,12 +161,24 @@ class UnitOfWork:
             await self.session.rollback()
 
     # -- what the transaction sends out ----------------------------------------------------
-    def emit(self, topic: str, key: str | None, data: BaseModel, subject: str | None = None) -> str:
-        """Queue an event for the outbox; it is written by `commit`. Returns its ce_id."""
+    def emit(
+        self,
+        topic: str,
+        key: str | None,
+        data: BaseModel,
+        subject: str | None = None,
+        *,
+        payload: str | None = None,
+    ) -> str:
+        """Queue an event for the outbox; it is written by `commit`. Returns its ce_id.
+
+        `payload`: `data` as JSON (by alias) when the caller serialised it already."""
         if self._read_only:
             raise NotInTransaction("a read-only unit of work emits no events")
         self._require_session()
-        row = outbox_row(source=self._events.source, topic=topic, key=key, data=data, subject=subject)
+        row = outbox_row(
+            source=self._events.source, topic=topic, key=key, data=data, subject=subject, payload=payload
+        )
         self._pending.append(row)
         return str(row["ce_id"])
 

@@ -20,13 +20,22 @@ from ledgerline_shared.observability.context import current_correlation_id
 
 
 def outbox_row(
-    *, source: str, topic: str, key: str | None, data: BaseModel, subject: str | None = None
+    *,
+    source: str,
+    topic: str,
+    key: str | None,
+    data: BaseModel,
+    subject: str | None = None,
+    payload: str | None = None,
 ) -> dict[str, Any]:
     """One outbox row for `data` on `topic`, with a fresh CloudEvents envelope (ce_id, correlation).
 
     The envelope takes the current trace context (`ce_traceparent`, `ce_tracestate`) now, while the
     emitting transaction's span is current: the relay publishes the headers stored here, so the
     event continues the trace of the work that emitted it, not the relay's.
+
+    `payload`: `data`'s JSON (`model_dump_json(by_alias=True)`) when the caller has it already
+    (invoicing stores the same JSON as the document's body), so it is not serialised twice.
     """
     envelope = Envelope.new(
         source=source,
@@ -40,7 +49,7 @@ def outbox_row(
         "topic": topic,
         "key": key,
         "headers": json.dumps([[k, v.decode()] for k, v in envelope.headers()]),
-        "payload": data.model_dump_json(by_alias=True),
+        "payload": payload if payload is not None else data.model_dump_json(by_alias=True),
         "created_at": dt.datetime.now(dt.UTC),
     }
 

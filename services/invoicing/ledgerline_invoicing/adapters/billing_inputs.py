@@ -40,21 +40,29 @@ _CALL_COLUMNS = (
 )
 
 
+_KINDS = {kind.value: kind for kind in CallKind}  # CallKind(text) is an enum call per record
+_ZERO = Decimal(0)
+
+
 def rated_call(row: Any) -> RatedCall:
-    """A stored call record as the billing rules see it."""
-    kind = CallKind(row.kind)
+    """A stored call record as the billing rules see it.
+
+    Runs once per call record of a run: the numeric columns are taken as the Decimals SQLAlchemy's
+    Numeric gives (no copy), the kind by a dict look-up."""
+    kind = _KINDS.get(row.kind) or CallKind(row.kind)  # an unknown kind: the enum's ValueError
+    unit_price, units, fee, cost = row.unit_price, row.units, row.connection_fee, row.cost
     return RatedCall(
-        cdr_id=row.cdr_id,
-        kind=kind,
-        label=row.destination or "",
-        prefix=row.prefix or "",
-        unit_price=Decimal(row.unit_price or 0),
-        duration_s=row.duration_s or 0,
-        billable_s=row.billable_s or 0,
+        row.cdr_id,
+        kind,
+        row.destination or "",
+        row.prefix or "",
+        _ZERO if unit_price is None else unit_price,
+        row.duration_s or 0,
+        row.billable_s or 0,
         # The stored units are the record's own: an SMS record without any was rated as one message.
-        units=Decimal(billed_units(kind, row.units)),
-        connection_fee=Decimal(row.connection_fee or 0),
-        cost=Decimal(row.cost or 0),
+        billed_units(kind, units),
+        _ZERO if fee is None else fee,
+        _ZERO if cost is None else cost,
     )
 
 

@@ -14,8 +14,11 @@ from ledgerline_invoicing.adapters.orm import ClientRow, DeliveryRow, DocumentRo
 from ledgerline_shared.contracts.document import Document, DocumentType
 
 
-def row_values(document: Document, client: ClientRow, run_id: str | None) -> dict[str, Any]:
-    """The documents row of an issued (or previewed) document: one mapping for every way of issuing."""
+def row_values(
+    document: Document, client: ClientRow, run_id: str | None, body: str | None = None
+) -> dict[str, Any]:
+    """The documents row of an issued (or previewed) document: one mapping for every way of issuing.
+    `body`: the document's JSON when the caller has it already (it is also the event's payload)."""
     return {
         "id": str(document.id),
         "number": document.number,
@@ -34,7 +37,7 @@ def row_values(document: Document, client: ClientRow, run_id: str | None) -> dic
         "gross_total": document.totals.gross_total,
         "original_number": document.references[0].number if document.references else None,
         "run_id": run_id,
-        "body": document.model_dump_json(),
+        "body": body if body is not None else document.model_dump_json(),
         "reason": document.reason,
         "requested_by": document.requested_by,
     }
@@ -105,10 +108,16 @@ class DocumentRepository:
         await self._session.flush()
         return row
 
-    async def add_all(self, batch: Sequence[tuple[ClientRow, Document]], run_id: str | None) -> None:
-        """A billing chunk's documents in one multi-row INSERT."""
+    async def add_all(
+        self, batch: Sequence[tuple[ClientRow, Document]], run_id: str | None, bodies: Sequence[str]
+    ) -> None:
+        """A billing chunk's documents in one multi-row INSERT (`bodies`: each document's JSON)."""
         await self._session.execute(
-            insert(DocumentRow), [row_values(document, client, run_id) for client, document in batch]
+            insert(DocumentRow),
+            [
+                row_values(document, client, run_id, body)
+                for (client, document), body in zip(batch, bodies, strict=True)
+            ],
         )
 
     async def replace_previews(self, client_ids: Sequence[str], period: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ledgerline_invoicing.domain.money import check_vat_rate, line_net
@@ -25,13 +25,16 @@ class DraftLine:
     period_end: dt.date | None = None
     proration: Proration | None = None  # a subscription covering part of its month
     usage_kind: UsageKind | None = None  # a usage line: what its quantity counts
+    # The net, derived once: a run reads it for the line, the VAT breakdown and the totals.
+    _net: Decimal = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vat_rate", check_vat_rate(self.vat_rate))
+        object.__setattr__(self, "_net", line_net(self.quantity, self.unit_price))
 
     @property
     def net_amount(self) -> Decimal:
-        return line_net(self.quantity, self.unit_price)
+        return self._net
 
     def to_document_line(self, line_no: int) -> DocumentLine:
         return DocumentLine(

@@ -290,6 +290,8 @@ def _build(
         period=period_text,
         consumption=draft.consumption,
         run_id=run_id,
+        tax_subtotals=draft.tax_subtotals,
+        totals=draft.totals,
     )
     wanted = set(draft.rated_cdr_ids)
     return _ReadyInvoice(

@@ -22,6 +22,8 @@ _FIELDS = frozenset(CallRecord.model_fields)
 _KINDS = {kind.value: kind for kind in CallKind}
 # YYYY-MM-DDTHH:MM:SS[.ffffff](+HH:MM|Z): what fromisoformat and pydantic read alike.
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[+-](?:[01]\d|2[0-3]):[0-5]\d|Z)")
+_instant = _INSTANT.fullmatch
+_fromisoformat = dt.datetime.fromisoformat
 _PLAIN_DECIMAL = re.compile(r"\d{1,18}(?:\.\d{1,10})?")
 _PLAIN_COUNT = re.compile(r"0|[1-9]\d{0,8}")
 # The contract's length limits (CallRecord's Field(...)).
@@ -76,13 +78,17 @@ def _units(value: Any) -> Decimal | _Undecided | None:
 
 
 def parse_call_record(raw: Mapping[str, Any]) -> CallFields | CallRecord:
-    """The record, or pydantic's ValidationError (from `CallRecord.model_validate`) when it is invalid."""
-    cdr_id = raw.get("cdr_id")
-    account = raw.get("account")
-    started = raw.get("started_at")
-    kind = _KINDS.get(raw.get("kind"))  # type: ignore[arg-type]
-    caller = raw.get("caller", "")
-    callee = raw.get("callee", "")
+    """The record, or pydantic's ValidationError (from `CallRecord.model_validate`) when it is invalid.
+
+    Runs once per record (a million a run): the raw mapping's `get` and the module's functions are
+    bound once, and the usual duration (an `int` within bounds) is read without calling `_count`."""
+    get = raw.get
+    cdr_id = get("cdr_id")
+    account = get("account")
+    started = get("started_at")
+    kind = _KINDS.get(get("kind"))  # type: ignore[arg-type]
+    caller = get("caller", "")
+    callee = get("callee", "")
     if (
         kind is not None
         and type(cdr_id) is str
@@ -94,14 +100,20 @@ def parse_call_record(raw: Mapping[str, Any]) -> CallFields | CallRecord:
         and 0 < len(account) <= _MAX_ACCOUNT
         and len(caller) <= _MAX_NUMBER
         and len(callee) <= _MAX_NUMBER
-        and _INSTANT.fullmatch(started)
+        and _instant(started)
         and raw.keys() <= _FIELDS
     ):
-        duration = _count(raw.get("duration_s"))
-        units = _units(raw.get("units"))
-        if not isinstance(duration, _Undecided) and not isinstance(units, _Undecided):
+        duration: Any = get("duration_s")
+        if duration is not None:
+            duration = (
+                duration if type(duration) is int and 0 <= duration <= MAX_CALL_SECONDS else _count(duration)
+            )
+        units: Any = get("units")
+        if units is not None:
+            units = _units(units)
+        if duration is not UNDECIDED and units is not UNDECIDED:
             try:
-                at = dt.datetime.fromisoformat(started)
+                at = _fromisoformat(started)
             except ValueError:  # a day or an hour out of range: pydantic says which
                 pass
             else:

@@ -32,6 +32,8 @@ from ledgerline_shared.contracts.document import (
     DocumentType,
     Party,
     Recipient,
+    TaxSubtotal,
+    Totals,
 )
 from ledgerline_shared.observability import metrics, tracing
 from ledgerline_shared.topics import (
@@ -51,7 +53,13 @@ log = structlog.get_logger(__name__)
 
 
 def _publish(
-    uow: InvoicingUnitOfWork, kind: DocumentType, document: Document, key: str, *, own_trace: bool
+    uow: InvoicingUnitOfWork,
+    kind: DocumentType,
+    document: Document,
+    key: str,
+    *,
+    own_trace: bool,
+    payload: str | None = None,
 ) -> None:
     """Queue the document's event in a span of its own (a new trace when `own_trace`): the event
     carries that span's traceparent; log "document issued" in it once the transaction committed."""
@@ -59,7 +67,7 @@ def _publish(
     name = f"issue {kind.value}"
     opened = tracing.new_trace(name, attributes) if own_trace else tracing.span(name, attributes=attributes)
     with opened:
-        uow.emit(EVENT_OF[kind], key, document)
+        uow.emit(EVENT_OF[kind], key, document, payload=payload)
         carrier = tracing.current_carrier()
 
     def issued() -> None:
@@ -182,9 +190,14 @@ def run_document(
     period: str,
     consumption: Sequence[ConsumptionLine],
     run_id: str | None,
+    tax_subtotals: Sequence[TaxSubtotal] | None = None,
+    totals: Totals | None = None,
 ) -> Document:
     """A billing run's document before its number: built (and so checked) before the number is
-    taken, so the numbering row lock is not held while documents are built."""
+    taken, so the numbering row lock is not held while documents are built.
+
+    `tax_subtotals` and `totals`: those the draft already computed from the same `lines` (domain
+    `InvoiceDraft`), not computed a second time."""
     return _document(
         settings,
         number=None,
@@ -196,6 +209,8 @@ def run_document(
         period=period,
         consumption=consumption,
         run_id=run_id,
+        tax_subtotals=tax_subtotals,
+        totals=totals,
     )
 
 
@@ -225,9 +240,12 @@ async def issue_run_documents(
             (client, document.model_copy(update={"number": number}))
             for number, (client, document) in zip(numbers, batch, strict=True)
         ]
-    await uow.documents.add_all(batch, run_id)
-    for _client, document in batch:
-        _publish(uow, kind, document, document.number or run_id or str(document.id), own_trace=True)
+    # The document's JSON is both its stored body and its event's payload: serialised once.
+    bodies = [document.model_dump_json(by_alias=True) for _client, document in batch]
+    await uow.documents.add_all(batch, run_id, bodies)
+    for (_client, document), body in zip(batch, bodies, strict=True):
+        key = document.number or run_id or str(document.id)
+        _publish(uow, kind, document, key, own_trace=True, payload=body)
     count_issued(uow, kind, len(batch))
     return [document for _, document in batch]
 
@@ -247,8 +265,10 @@ def _document(
     reason: str | None = None,
     requested_by: str | None = None,
     run_id: str | None = None,
+    tax_subtotals: Sequence[TaxSubtotal] | None = None,
+    totals: Totals | None = None,
 ) -> Document:
-    breakdown = tax_breakdown(lines)
+    breakdown = list(tax_subtotals) if tax_subtotals is not None else tax_breakdown(lines)
     return Document(
         id=uuid.uuid4(),
         number=number,
@@ -262,7 +282,7 @@ def _document(
         buyer=buyer,
         lines=to_document_lines(lines),
         tax_breakdown=breakdown,
-        totals=document_totals(lines, breakdown),
+        totals=totals if totals is not None else document_totals(lines, breakdown),
         references=list(references),
         consumption=list(consumption),
         payment_terms_days=client.payment_terms_days,
