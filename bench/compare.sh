@@ -13,7 +13,9 @@ SCRIPTS=("$@")
 OUT="$HERE/var/bench/compare"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-# Each checkout gets its own broker and database on its own ports (offsets 0 and 40).
+# Each checkout gets its own broker and database on its own ports (offsets 0 and 40, both shifted by
+# LEDGERLINE_BENCH_PORT_OFFSET as bench/run.sh's are, so two engineers can compare at once).
+BASE=${LEDGERLINE_BENCH_PORT_OFFSET:-0}
 start() {  # start CHECKOUT OFFSET
   local root=$1 offset=$2
   (
@@ -51,15 +53,15 @@ bench() {  # bench CHECKOUT OFFSET SCRIPT LABEL
   ) >"$OUT/$label-$name.log" 2>&1 || echo "   failed: see $OUT/$label-$name.log"
   cp "$root/bench/results/$name.json" "$OUT/$label-$name.json" 2>/dev/null || true
 }
-trap 'stop "$OTHER" 40; stop "$HERE" 0' EXIT
-start "$OTHER" 40
-start "$HERE" 0
+trap 'stop "$OTHER" $((BASE + 40)); stop "$HERE" "$BASE"' EXIT
+start "$OTHER" $((BASE + 40))
+start "$HERE" "$BASE"
 cd "$HERE"
 for script in "${SCRIPTS[@]}"; do
   [ -f "$OTHER/$script" ] || continue
-  bench "$OTHER" 40 "$script" before-1
-  bench "$HERE" 0 "$script" after-1
-  bench "$HERE" 0 "$script" after-2
-  bench "$OTHER" 40 "$script" before-2
+  bench "$OTHER" $((BASE + 40)) "$script" before-1
+  bench "$HERE" "$BASE" "$script" after-1
+  bench "$HERE" "$BASE" "$script" after-2
+  bench "$OTHER" $((BASE + 40)) "$script" before-2
 done
 "$HERE/.venv/bin/python" "$HERE/bench/compare_table.py" "$OUT"

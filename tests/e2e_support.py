@@ -8,6 +8,7 @@ import email.policy
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -105,6 +106,15 @@ class MailSink:
         self.messages.append(msg)  # type: ignore[arg-type]
         return "250 OK"
 
+    def pdf_counts(self) -> Counter[str]:
+        """How many messages arrived with each document's PDF attached (`<number>.pdf`), in one pass."""
+        seen: Counter[str] = Counter()
+        for msg in list(self.messages):
+            for name in (p.get_filename() or "" for p in msg.iter_attachments()):
+                if name.endswith(".pdf"):
+                    seen[name.removesuffix(".pdf")] += 1
+        return seen
+
     def for_number(self, number: str) -> list[EmailMessage]:
         out = []
         for msg in self.messages:
@@ -135,8 +145,9 @@ class RunningStack:
         return httpx.AsyncClient(base_url=self.url(service), timeout=30)
 
 
-async def eventually(check: Any, timeout: float = 60.0, interval: float = 0.3) -> Any:
-    """Poll `check` (async, returning a truthy value when done) until it passes."""
+async def eventually(check: Any, timeout: float = 60.0, interval: float = 0.3, what: str = "") -> Any:
+    """Poll `check` (async, returning a truthy value when done) until it passes; `what` names it in
+    the failure."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -144,7 +155,7 @@ async def eventually(check: Any, timeout: float = 60.0, interval: float = 0.3) -
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"not reached in {timeout:.0f} s (last: {last!r})")
+    raise AssertionError(f"{what + ': ' if what else ''}not reached in {timeout:.0f} s (last: {last!r})")
 
 
 async def read_topic(

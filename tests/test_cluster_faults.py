@@ -38,7 +38,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiosmtpd.controller import Controller
-from e2e_support import PORT_OFFSET, ROOT, STACK_SECRET, MailSink, create_database, drop_database
+from e2e_support import (
+    PORT_OFFSET,
+    ROOT,
+    STACK_SECRET,
+    MailSink,
+    create_database,
+    drop_database,
+    eventually,
+)
 from kafka_cluster_support import BOOTSTRAP, admin_auth, cluster, kill_broker, until_isr
 
 from ledgerline_shared.auth import mint_token
@@ -228,17 +236,6 @@ async def _consumer_lag(kafka_data: Path) -> dict[str, int]:
         await admin.close()
 
 
-def _received(mail: MailSink) -> Counter[str]:
-    """How many e-mails arrived with each invoice's PDF attached (`<number>.pdf`)."""
-    seen: Counter[str] = Counter()
-    for msg in list(mail.messages):
-        for part in msg.iter_attachments():
-            name = part.get_filename() or ""
-            if name.endswith(".pdf"):
-                seen[name.removesuffix(".pdf")] += 1
-    return seen
-
-
 async def _sftp_pdfs(cluster_: Cluster, instance: str) -> set[str]:
     """The invoice PDFs the SFTP tree of an export instance shows, under every month."""
     async with httpx.AsyncClient(base_url=cluster_.url(instance, "export"), timeout=30) as api:
@@ -263,18 +260,6 @@ async def _sftp_pdfs(cluster_: Cluster, instance: str) -> set[str]:
                 if name.endswith(".pdf"):
                     found.add(name.removesuffix(".pdf"))
         return found
-
-
-async def _eventually(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, httpx.HTTPError):
-            last = await check()
-            if last is True or (last and not isinstance(last, tuple)):
-                return last
-        await asyncio.sleep(1)
-    raise AssertionError(f"{what}: not reached in {timeout:.0f} s (last: {last!r})")
 
 
 async def test_a_production_run_survives_a_broker_and_one_instance_of_each_service_killed(
@@ -339,7 +324,7 @@ async def test_a_production_run_survives_a_broker_and_one_instance_of_each_servi
             assert row["status"] != "failed", dict(row)
             return bool(row["status"] == "completed")
 
-        await _eventually(run_completed, 300, "the run completed")
+        await eventually(run_completed, 300, 1.0, what="the run completed")
         reached("run completed")
 
         async def all_in_export() -> bool:
@@ -349,7 +334,7 @@ async def test_a_production_run_survives_a_broker_and_one_instance_of_each_servi
             )
             return int(n) >= CLIENTS
 
-        await _eventually(all_in_export, 2100, "every invoice rendered and in export's read model")
+        await eventually(all_in_export, 2100, 1.0, what="every invoice rendered and in export's read model")
         reached("all rendered and exported")
 
         async def deliveries_settled() -> bool:
@@ -361,7 +346,7 @@ async def test_a_production_run_survives_a_broker_and_one_instance_of_each_servi
             total = await c.value("notification", "SELECT count(*) FROM deliveries WHERE kind = 'document'")
             return int(pending) == 0 and int(total) >= CLIENTS
 
-        await _eventually(deliveries_settled, 300, "every invoice's delivery settled")
+        await eventually(deliveries_settled, 300, 1.0, what="every invoice's delivery settled")
         reached("all e-mails settled")
 
         # -- numbering: once per client, no gap ------------------------------------------------------
@@ -397,7 +382,7 @@ async def test_a_production_run_survives_a_broker_and_one_instance_of_each_servi
             assert await _sftp_pdfs(c, instance) == numbers, f"the SFTP tree of export {instance}"
 
         # -- e-mail: once each; a delivery cut in SMTP by the kill is owned up to, then sent again ----
-        received = _received(c.mail)
+        received = c.mail.pdf_counts()
         assert set(received) <= numbers and max(received.values()) == 1, received.most_common(3)
         statuses = await c.fetch(
             "notification", "SELECT number, status FROM deliveries WHERE kind = 'document' ORDER BY number"
@@ -417,26 +402,32 @@ async def test_a_production_run_survives_a_broker_and_one_instance_of_each_servi
                 assert answer.status_code == 202, answer.text
 
         async def every_mail_once() -> bool:
-            got = _received(c.mail)
+            got = c.mail.pdf_counts()
             return set(got) == numbers and max(got.values()) == 1
 
-        await _eventually(every_mail_once, 120, "every invoice e-mailed once")
+        await eventually(every_mail_once, 120, 1.0, what="every invoice e-mailed once")
 
         # -- nothing stuck: outboxes empty, no dead letter, lag 0 ------------------------------------
-        async def nothing_stuck() -> tuple[dict[str, Any], dict[str, int]] | bool:
-            state = {}
+        # (unsent, parked, dead letters) per service, and the lags: what a failure reports.
+        seen: dict[str, Any] = {}
+
+        async def nothing_stuck() -> bool:
             for service in SERVICES:
-                state[service] = (
+                seen[service] = (
                     int(await c.value(service, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")),
                     int(await c.value(service, "SELECT count(*) FROM parked_outbox")),
                     int(await c.value(service, "SELECT count(*) FROM dead_letters")),
                 )
-            lags = await _consumer_lag(c.kafka_data)
-            if all(v == (0, 0, 0) for v in state.values()) and lags and not any(lags.values()):
-                return True
-            return state, lags
+            seen["lags"] = await _consumer_lag(c.kafka_data)
+            counts = [seen[service] for service in SERVICES]
+            return (
+                all(v == (0, 0, 0) for v in counts) and bool(seen["lags"]) and not any(seen["lags"].values())
+            )
 
-        await _eventually(nothing_stuck, 120, "outboxes sent, no dead letter, consumer lag 0")
+        try:
+            await eventually(nothing_stuck, 120, 1.0, what="outboxes sent, no dead letter, consumer lag 0")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {seen}") from None
         lags = await _consumer_lag(c.kafka_data)
         # Every service's subscriptions have groups (the lag above is not 0 for want of a group).
         assert {g.split(".", 1)[0] for g in lags} == set(SERVICES), sorted(lags)

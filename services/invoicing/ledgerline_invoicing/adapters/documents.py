@@ -37,7 +37,8 @@ def row_values(
         "gross_total": document.totals.gross_total,
         "original_number": document.references[0].number if document.references else None,
         "run_id": run_id,
-        "body": body if body is not None else document.model_dump_json(),
+        # The same serialisation as the event's payload (issuing passes that text when it has it).
+        "body": body if body is not None else document.model_dump_json(by_alias=True),
         "reason": document.reason,
         "requested_by": document.requested_by,
     }
