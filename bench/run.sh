@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: each script in bench/ measures Ledgerline against a raw baseline in the same run and
 # writes bench/results/<name>.json. Kafka and PostgreSQL run on their own bench ports.
+# `bash bench/run.sh bench/x_bench.py ...` runs only those scripts (the table still shows every result).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,7 +31,9 @@ export LEDGERLINE_TEST_PG="$LEDGERLINE_BENCH_PG"
 
 mkdir -p bench/results
 status=0
-for script in bench/*_bench.py; do
+SCRIPTS=("$@")
+[ ${#SCRIPTS[@]} -gt 0 ] || SCRIPTS=(bench/*_bench.py)
+for script in "${SCRIPTS[@]}"; do
   echo "== $script"
   .venv/bin/python "$script" || { echo "bench failed: $script" >&2; status=1; }
 done
