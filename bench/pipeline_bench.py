@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,8 @@ CLIENTS = int(os.environ.get("LEDGERLINE_BENCH_PIPELINE_CLIENTS", "10000"))
 CALLS = int(os.environ.get("LEDGERLINE_BENCH_PIPELINE_CALLS", "100"))  # per client and month
 RENDER_WORKERS = int(os.environ.get("LEDGERLINE_BENCH_PIPELINE_RENDER_WORKERS", "1"))  # per instance
 RAW_DOCS = int(os.environ.get("LEDGERLINE_BENCH_PIPELINE_RAW_DOCS", "40"))  # raw sample per round
-INSTANCES = (1, 2)
+# LEDGERLINE_BENCH_PIPELINE_INSTANCES=1: the 1-instance rounds only (a shorter before/after compare).
+INSTANCES = tuple(int(n) for n in os.environ.get("LEDGERLINE_BENCH_PIPELINE_INSTANCES", "1,2").split(","))
 TIMEOUT_S = float(os.environ.get("LEDGERLINE_BENCH_PIPELINE_TIMEOUT_S", str(600 + CLIENTS * 2)))
 OFFSET = int(os.environ.get("LEDGERLINE_BENCH_PORT_OFFSET", "0"))
 PORTS = {name: 19400 + i + OFFSET for i, name in enumerate(SERVICES)}  # 19400-19403
@@ -143,6 +144,69 @@ async def load_calls(api: httpx.AsyncClient, period: str, clients: int, calls: i
 
 # -- measuring ---------------------------------------------------------------------------------------
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a live process, from /proc/<pid>/stat."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _tree_cpu(root: int) -> tuple[float, float]:
+    """CPU seconds of `root` itself and of its live descendants (a render pool's workers)."""
+    stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    children: dict[int, list[int]] = {}
+    for pid, st in stats.items():
+        if st is not None:
+            children.setdefault(st[0], []).append(pid)
+    own = stats.get(root)
+    below, todo = 0.0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        st = stats.get(pid)
+        below += st[1] if st else 0.0
+        todo.extend(children.get(pid, []))
+    return (own[1] if own else 0.0), below
+
+
+class CpuMeter:
+    """CPU seconds per process group, read from /proc at a round's start and end: each service's main
+    process, rendering's pool workers, the broker, PostgreSQL (its server processes) and this bench
+    process (the SMTP sink and the polling)."""
+
+    def __init__(self) -> None:
+        self.roots: dict[str, Callable[[], int | None]] = {}
+
+    def read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, root in self.roots.items():
+            pid = root()
+            if pid is None:
+                continue
+            own, below = _tree_cpu(pid)
+            if name == "bench":  # its children are the services and the raw pools: counted apart
+                below = 0.0
+            if name == "postgres":
+                out[name] = out.get(name, 0.0) + own + below
+                continue
+            out[name] = out.get(name, 0.0) + own
+            if below:
+                out[f"{name}_pool"] = out.get(f"{name}_pool", 0.0) + below
+        return out
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float], documents: int) -> dict[str, Any]:
+        used = {k: round(after[k] - before.get(k, 0.0), 2) for k in after}
+        return {
+            "cpu_s": used,
+            "cpu_s_per_document": {k: round(v / documents, 4) for k, v in used.items()},
+        }
+
 
 class Databases:
     """Read-only counts in the services' own databases (polled: cheap indexed counts)."""
@@ -173,12 +237,18 @@ class Databases:
 
 
 async def pipeline_round(
-    api: httpx.AsyncClient, dbs: Databases, sink: CountingSink, period: str, client_ids: list[str] | None
+    api: httpx.AsyncClient,
+    dbs: Databases,
+    sink: CountingSink,
+    period: str,
+    client_ids: list[str] | None,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
     """One production run, timed until every invoice is rendered, e-mailed and in export."""
     expected = len(client_ids) if client_ids else CLIENTS
     rendered0, exported0, mailed0 = await dbs.rendered(), await dbs.exported(), len(sink.numbers)
     load = os.getloadavg()[0]
+    cpu0 = meter.read() if meter else {}
     started = time.perf_counter()
     answer = await api.post(
         "/api/v1/billing-runs", json={"period": period, "mode": "production", "client_ids": client_ids}
@@ -204,6 +274,7 @@ async def pipeline_round(
         if time.perf_counter() > deadline:
             raise TimeoutError(f"{period}: after {TIMEOUT_S:.0f} s only {sorted(marks)} reached")
         await asyncio.sleep(POLL_S)
+    cpu = CpuMeter.delta(cpu0, meter.read(), expected) if meter else {}
     numbers = await dbs.issued(period)
     missing = [n for n in numbers if n not in sink.numbers]
     if len(numbers) != expected or missing:
@@ -216,6 +287,7 @@ async def pipeline_round(
         **{f"{k}_s": round(v, 2) for k, v in marks.items()},
         "whole_s": round(max(marks.values()), 2),
         "load_1min_at_start": round(load, 2),
+        **cpu,
     }
 
 
@@ -374,6 +446,7 @@ async def run_bench() -> dict[str, Any]:
         for svc in SERVICES:
             conns[svc] = await asyncpg.connect(urls[svc])
         dbs = Databases(conns)
+        meter = await cpu_meter(conns["invoicing"], [main_stack, second], Path(need("KAFKA_DATA_DIR")))
         periods = [f"2026-{5 + i:02d}" for i in range(RUNS * len(INSTANCES))]
         async with httpx.AsyncClient(
             base_url=config.url("invoicing"), headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -388,8 +461,11 @@ async def run_bench() -> dict[str, Any]:
                 f"loaded {CLIENTS:,} clients, {len(periods)} x {CLIENTS * CALLS:,} calls in {loading_s:.0f} s"
             )
             await wait_for_group(kafka, credentials, 1)
-            warm = await pipeline_round(api, dbs, sink, WARMUP_PERIOD, warm_ids)  # cold caches: not kept
+            # cold caches: not kept
+            warm = await pipeline_round(api, dbs, sink, WARMUP_PERIOD, warm_ids, meter)
             print(f"warm-up, {WARMUP_CLIENTS} clients: {warm}", flush=True)
+            idle = await idle_cpu(meter)
+            print(f"idle CPU seconds per second: {idle}", flush=True)
             html = await sample_html(dbs, data_dir)
             spawn = multiprocessing.get_context("spawn")
             for n in INSTANCES:
@@ -401,7 +477,8 @@ async def run_bench() -> dict[str, Any]:
                 for i, n in enumerate(INSTANCES):
                     await set_instances(second, n, kafka, credentials)
                     raw_per_doc[n].append(raw_seconds_per_document(raw_pools[n], html))
-                    result = await pipeline_round(api, dbs, sink, periods[r * len(INSTANCES) + i], None)
+                    period = periods[r * len(INSTANCES) + i]
+                    result = await pipeline_round(api, dbs, sink, period, None, meter)
                     result["render_bound_s"] = round(raw_per_doc[n][-1] * CLIENTS, 2)
                     rounds[n].append(result)
                     print(f"round {r}, {n} rendering instance(s): {result}", flush=True)
@@ -411,6 +488,7 @@ async def run_bench() -> dict[str, Any]:
             "raw_per_doc": raw_per_doc,
             "loading_s": round(loading_s, 1),
             "warmup": warm,
+            "idle_cpu_s_per_s": idle,
             "duplicate_mails": sink.duplicates,
             "mails": sink.messages,
         }
@@ -423,6 +501,40 @@ async def run_bench() -> dict[str, Any]:
         main_stack.stop()
         smtp.stop()
         await each_database(server, f'DROP DATABASE IF EXISTS "{label}_{{svc}}" WITH (FORCE)')
+
+
+async def idle_cpu(meter: CpuMeter) -> dict[str, float]:
+    """CPU seconds per second of each process while nothing happens (polling, heartbeats), over
+    LEDGERLINE_BENCH_PIPELINE_IDLE_S (20) seconds after the warm-up."""
+    seconds = float(os.environ.get("LEDGERLINE_BENCH_PIPELINE_IDLE_S", "20"))
+    await asyncio.sleep(2)  # the warm-up's last relays and commits
+    before = meter.read()
+    await asyncio.sleep(seconds)
+    after = meter.read()
+    return {k: round((after[k] - before.get(k, 0.0)) / seconds, 4) for k in after}
+
+
+async def cpu_meter(conn: asyncpg.Connection, stacks: list[Stack], kafka_dir: Path) -> CpuMeter:
+    """The processes a round's CPU is read from: each stack's services (looked up at each read, so the
+    second rendering instance counts while it runs), the broker, PostgreSQL and this process."""
+    meter = CpuMeter()
+    for svc in SERVICES:
+
+        def pid_of(svc: str = svc) -> int | None:
+            procs = [s.processes[svc] for s in stacks if svc in s.processes]
+            return procs[0].pid if procs else None
+
+        meter.roots[svc] = pid_of
+    meter.roots["rendering_second"] = lambda: (
+        stacks[1].processes["rendering"].pid if "rendering" in stacks[1].processes else None
+    )
+    broker_pid = int((kafka_dir / "kafka.pid").read_text().split()[0])
+    meter.roots["broker"] = lambda: broker_pid
+    data = await conn.fetchval("SELECT setting FROM pg_settings WHERE name = 'data_directory'")
+    postmaster = int((Path(data) / "postmaster.pid").read_text().split()[0])
+    meter.roots["postgres"] = lambda: postmaster
+    meter.roots["bench"] = os.getpid
+    return meter
 
 
 async def set_instances(second: Stack, instances: int, kafka: str, credentials: Path) -> None:
