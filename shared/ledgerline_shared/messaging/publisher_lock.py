@@ -8,19 +8,21 @@ construction, and publishes each row once.
 The active relay holds a PostgreSQL session advisory lock (`pg_try_advisory_lock`) on a connection of
 its own, outside any transaction. PostgreSQL releases the lock when that session ends: an instance that
 dies (kill -9, its host lost) lets a standby take over at its next poll, with no lease to wait out.
-The holder checks its connection before every pass; should the connection be lost while a pass is
-being published, a standby may publish the same rows again: consumers drop the copy by its ce_id, and
-the order a consumer first sees a key's events in stays the id order (every relay publishes the oldest
-unsent rows first, and marks a row sent only once Kafka acknowledged it). On SQLite (one process)
-the relay is always active.
+The holder checks its connection at every pass (it reads the pass's rows on it); should the connection
+be lost while a pass is being published, a standby may publish the same rows again: consumers drop
+the copy by its ce_id, and the order a consumer first sees a key's events in stays the id order
+(every relay publishes the oldest unsent rows first, and marks a row sent only once Kafka
+acknowledged it). On SQLite (one process) the relay is always active.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from typing import Any
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import Row, Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = structlog.get_logger(__name__)
@@ -70,6 +72,22 @@ class ActivePublisher:
         self._connection = connection
         log.info("outbox relay is the active publisher", service=self._name)
         return True
+
+    async def read(self, statement: Select[Any]) -> Sequence[Row[Any]] | None:
+        """`statement` on the lock's own session, when this relay holds the lock (PostgreSQL): one
+        round trip both proves that session, and the lock with it, still there and reads the pass's
+        rows, where `acquire()` then a pooled read session would take five (the lock check, the
+        pool's ping, BEGIN, the SELECT, ROLLBACK) at every poll. None when there is no such session
+        (SQLite, the lock not taken yet, or just lost): `acquire()`, then read as usual."""
+        if self._connection is None:
+            return None
+        try:
+            rows: Sequence[Row[Any]] = (await self._connection.execute(statement)).all()
+            return rows
+        except Exception as exc:  # the session is gone, and the lock with it
+            log.warning("outbox relay lost its publisher lock", service=self._name, error=str(exc))
+            await self._discard()
+            return None
 
     async def release(self) -> None:
         """At a clean stop: unlock, so that a standby takes over at its next poll."""

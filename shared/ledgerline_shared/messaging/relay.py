@@ -108,17 +108,21 @@ class OutboxRelay:
         Kafka answers (or does not). Of several relays of one service only the one holding the
         publisher lock publishes (0 from the others, standing by).
         """
-        if not await self.publisher.acquire():
-            return 0
-        async with self._reads() as session:
-            rows = (
-                await session.execute(
-                    select(self._outbox)
-                    .where(self._outbox.c.sent_at.is_(None))
-                    .order_by(self._outbox.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
+        pending = (
+            select(self._outbox)
+            .where(self._outbox.c.sent_at.is_(None))
+            .order_by(self._outbox.c.id)
+            .limit(self._batch_size)
+        )
+        # The active relay reads on its lock's session (also the check that it still holds the lock).
+        rows = await self.publisher.read(pending)
+        if rows is None:
+            if not await self.publisher.acquire():
+                return 0
+            rows = await self.publisher.read(pending)  # just taken (PostgreSQL)
+        if rows is None:  # SQLite: no lock session, every relay is active
+            async with self._reads() as session:
+                rows = (await session.execute(pending)).all()
         if not rows:
             return 0
         sent: list[Row[Any]] = []
