@@ -395,7 +395,7 @@ async def main() -> None:
             "database": "PostgreSQL (asyncpg), local",
             "records": RECORDS,
             "clients": CLIENTS,
-            "stages": ONLY or "all",
+            "measured": ONLY or "all stages",
         },
     )
 
