@@ -14,6 +14,8 @@
 Run: LEDGERLINE_BENCH_PG=postgresql://postgres@127.0.0.1:15532 .venv/bin/python bench/invoicing_bench.py
 Quick run: LEDGERLINE_BENCH_RECORDS=100000 LEDGERLINE_BENCH_CLIENTS=1000 (same script).
 Profile: LEDGERLINE_BENCH_PROFILE=1 writes bench/results/invoicing-{ingest,run}.html (pyinstrument).
+Production run only: LEDGERLINE_BENCH_ONLY=production ingests the records once, unmeasured, and
+measures only stage 2 (no ingestion rounds, no preview and review); by default every stage is measured.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ RESULTS = ROOT / "bench" / "results" / "invoicing.json"  # and the profiles besi
 RECORDS = int(os.environ.get("LEDGERLINE_BENCH_RECORDS", "1000000"))
 CLIENTS = int(os.environ.get("LEDGERLINE_BENCH_CLIENTS", "10000"))
 PROFILE = os.environ.get("LEDGERLINE_BENCH_PROFILE") == "1"
+ONLY = os.environ.get("LEDGERLINE_BENCH_ONLY", "")  # "production": that stage alone
+if ONLY not in ("", "production"):
+    sys.exit(f"LEDGERLINE_BENCH_ONLY={ONLY!r}: expected 'production' or nothing")
 BATCH = 10_000
 PERIOD = "2026-10"
 HISTORY_PERIOD = "2026-09"  # produced before the preview, so the review compares against it
@@ -371,8 +376,14 @@ async def main() -> None:
         settings = InvoicingSettings(invoicing_database_url=url, kafka_bootstrap_servers="127.0.0.1:1")
         runtime = ServiceRuntime("invoicing", messaging, settings)
         await seed_operator(runtime, CLIENTS)
-        stages = [await bench_ingestion(runtime, db_url)]
-        stages.append(await bench_preview_review(runtime, settings))
+        stages = []
+        if ONLY == "production":  # the records the run bills, stored by the service, not measured
+            conn = await asyncpg.connect(db_url)
+            await bench_ingest(runtime, list(raw_records(RECORDS, CLIENTS)), Meter(conn))
+            await conn.close()
+        else:
+            stages.append(await bench_ingestion(runtime, db_url))
+            stages.append(await bench_preview_review(runtime, settings))
         stages.append(await bench_production(runtime, settings, db_url))
         await runtime.engine.dispose()
     finally:
@@ -380,7 +391,12 @@ async def main() -> None:
     save(
         "invoicing",
         stages,
-        {"database": "PostgreSQL (asyncpg), local", "records": RECORDS, "clients": CLIENTS},
+        {
+            "database": "PostgreSQL (asyncpg), local",
+            "records": RECORDS,
+            "clients": CLIENTS,
+            "measured": ONLY or "all stages",
+        },
     )
 
 

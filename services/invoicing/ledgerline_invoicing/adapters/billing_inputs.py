@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from ledgerline_shared.contracts.events import CallKind
 
 # Only what billing reads of a call record, as plain rows (no ORM objects: a run reads millions).
 _CALL_COLUMNS = (
+    CallRecordRow.account,
     CallRecordRow.id,
     CallRecordRow.cdr_id,
     CallRecordRow.kind,
@@ -38,6 +39,27 @@ _CALL_COLUMNS = (
     CallRecordRow.cost,
     CallRecordRow.unratable_reason,
 )
+
+
+class StoredCall(NamedTuple):
+    """A call record as billing reads it: the columns of _CALL_COLUMNS, in that order.
+
+    A plain tuple, not SQLAlchemy's Row: a Row's attribute is looked up by name at each access
+    (about 1 µs, 20 times an index), and a run reads some 14 of them for each of its call records."""
+
+    account: str
+    id: int
+    cdr_id: str
+    kind: str
+    destination: str | None
+    prefix: str | None
+    unit_price: Decimal | None
+    duration_s: int | None
+    billable_s: int | None
+    units: Decimal | None
+    connection_fee: Decimal | None
+    cost: Decimal | None
+    unratable_reason: str | None
 
 
 _KINDS = {kind.value: kind for kind in CallKind}  # CallKind(text) is an enum call per record
@@ -74,7 +96,7 @@ class ClientFolder:
     recipients: list[Recipient] = field(default_factory=list)
     subscriptions: list[Any] = field(default_factory=list)  # rows: subscription columns + article_code
     items: list[Any] = field(default_factory=list)  # rows: active one-time items
-    calls: list[Any] = field(default_factory=list)  # rows of _CALL_COLUMNS, by started_at then id
+    calls: list[StoredCall] = field(default_factory=list)  # by started_at then id
     billed_by: str | None = None  # the invoice already issued for the period (production)
     billed_in_run: str | None = None  # the run that issued it
 
@@ -109,7 +131,11 @@ class BillingInputs:
             .where(ContactRow.client_id.in_(ids), ContactRow.invoice_recipient.is_(True))
             .order_by(ContactRow.name, ContactRow.id)
         ):
-            folders[client_id].recipients.append(Recipient(name=name, email=email))
+            # Checked when written (the contact's schemas apply the same rule, and no other path
+            # writes contacts); notification checks again before any message. Not re-checked
+            # here: the address check parses each address with the standard library's header
+            # parser, 1.4 s of a 1,000-client run's 9.5 s of CPU.
+            folders[client_id].recipients.append(Recipient.model_construct(name=name, email=email))
         for sub in await session.execute(
             select(SubscriptionRow.__table__)
             .where(SubscriptionRow.client_id.in_(ids))
@@ -133,8 +159,9 @@ class BillingInputs:
         # any earlier month's record still unbilled: one that arrived after its month was invoiced is
         # billed by the next cycle instead of never.
         by_code = {f.client.code: f for f in folders.values()}
-        for call in await session.execute(
-            select(CallRecordRow.account, *_CALL_COLUMNS)
+        stored = StoredCall._make
+        for row in await session.execute(
+            select(*_CALL_COLUMNS)
             .where(
                 CallRecordRow.account.in_(list(by_code)),
                 CallRecordRow.period <= period_text,
@@ -142,5 +169,6 @@ class BillingInputs:
             )
             .order_by(CallRecordRow.account, CallRecordRow.started_at, CallRecordRow.id)
         ):
+            call = stored(row)
             by_code[call.account].calls.append(call)
         return folders, articles
