@@ -169,7 +169,7 @@ class RunReviewQueries:
             .limit(1)
         )
         result = await session.execute(
-            select(DocumentRow.currency, DocumentRow.body).where(
+            select(DocumentRow.number, DocumentRow.currency, DocumentRow.body).where(
                 DocumentRow.period == period, DocumentRow.type == "invoice", DocumentRow.run_id.is_not(None)
             )
         )

@@ -81,6 +81,8 @@ async def review_run(uow: InvoicingUnitOfWork, settings: InvoicingSettings, run:
 
     reviews: list[PreviewReview] = []
     current: list[LineAmount] = []
+    # The previous period's invoices are in the clients' history too: each stored body parsed once.
+    parsed: dict[str, tuple[list[LineAmount], Decimal]] = {}
     for row in await queries.run_previews(run.id):
         lines, usage = _lines(row.body, row.currency)
         current.extend(lines)
@@ -99,14 +101,20 @@ async def review_run(uow: InvoicingUnitOfWork, settings: InvoicingSettings, run:
             invoice_recipients=recipients.get(row.client_id, 0),
             every_cycle_credits=tuple(line_net(q, p) for q, p in credits.get(row.client_id, [])),
         )
-        past = [
-            PastInvoice(p.number, p.period, p.currency, Decimal(p.gross_total), _lines(p.body, p.currency)[1])
-            for p in history.get(row.client_id, [])
-        ]
+        past = []
+        for p in history.get(row.client_id, []):
+            parsed[p.number] = _lines(p.body, p.currency)
+            past.append(
+                PastInvoice(p.number, p.period, p.currency, Decimal(p.gross_total), parsed[p.number][1])
+            )
         reviews.append(flag_preview(facts, past, thresholds))
 
     previous_run, invoices = await queries.period_invoices(str(previous_period(period)))
-    previous = [line for currency, body in invoices for line in _lines(body, currency)[0]]
+    previous = [
+        line
+        for number, currency, body in invoices
+        for line in (parsed.get(number) or _lines(body, currency))[0]
+    ]
     return RunReview(tuple(reviews), compare_totals(current, previous), previous_run)
 
 
