@@ -31,7 +31,7 @@ from typing import Any
 
 import asyncpg
 from invoicing_data import drop_database, fresh_database, raw_records, seed_operator
-from measure import RUNS, Target, save, stage
+from measure import RUNS, Target, process_stat, save, stage
 from sqlalchemy import func, select
 
 from ledgerline_invoicing.adapters.database import migrate
@@ -73,15 +73,13 @@ def server_url() -> str:
 async def server_cpu_seconds(conn: asyncpg.Connection) -> float | None:
     """CPU seconds used so far by the PostgreSQL server's processes (backends, WAL writer,
     checkpointer...), read from /proc; None when the server is not on this machine."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = 0.0
     for row in await conn.fetch("SELECT pid FROM pg_stat_activity"):
-        try:
-            fields = Path(f"/proc/{row['pid']}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        stat = process_stat(row["pid"])
+        if stat is None:
             return None
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        total += stat[1]
+    return total
 
 
 class Meter:

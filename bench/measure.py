@@ -104,6 +104,17 @@ async def interleave_async(
     return raws, services
 
 
+def process_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a live process, from /proc/<pid>/stat; None when it
+    is gone (or not on this machine)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()

@@ -42,7 +42,7 @@ import asyncpg
 import httpx
 from aiosmtpd.controller import Controller
 from invoicing_data import COUNTRIES, seed_operator
-from measure import RUNS, Target, machine, save, stage
+from measure import RUNS, Target, machine, process_stat, save, stage
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
@@ -144,22 +144,10 @@ async def load_calls(api: httpx.AsyncClient, period: str, clients: int, calls: i
 
 # -- measuring ---------------------------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system CPU seconds) of a live process, from /proc/<pid>/stat."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
 
 def _tree_cpu(root: int) -> tuple[float, float]:
     """CPU seconds of `root` itself and of its live descendants (a render pool's workers)."""
-    stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    stats = {int(p.name): process_stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
     children: dict[int, list[int]] = {}
     for pid, st in stats.items():
         if st is not None:

@@ -26,7 +26,6 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> None
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=EXAMPLES,
-        deadline=None,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
         derandomize=True,  # the same examples every run: a failure here is reproducible

@@ -45,6 +45,11 @@ class ActivePublisher:
         self._connection: AsyncConnection | None = None
 
     @property
+    def locking(self) -> bool:
+        """Whether publishing needs the lock (PostgreSQL); on SQLite every relay is active."""
+        return self._engine is not None
+
+    @property
     def active(self) -> bool:
         return self._engine is None or self._connection is not None
 

@@ -119,10 +119,13 @@ class OutboxRelay:
         if rows is None:
             if not await self.publisher.acquire():
                 return 0
-            rows = await self.publisher.read(pending)  # just taken (PostgreSQL)
-        if rows is None:  # SQLite: no lock session, every relay is active
-            async with self._reads() as session:
-                rows = (await session.execute(pending)).all()
+            if self.publisher.locking:  # just taken: read on it; lost again at once, the next poll
+                rows = await self.publisher.read(pending)
+                if rows is None:
+                    return 0
+            else:  # SQLite: no lock session, every relay is active
+                async with self._reads() as session:
+                    rows = (await session.execute(pending)).all()
         if not rows:
             return 0
         sent: list[Row[Any]] = []

@@ -512,7 +512,7 @@ def expected_status(credited: D, total: D, cancelled: bool) -> str:
     return "credited" if credited >= total else "partially_credited"
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations)
 async def test_credited_total_never_exceeds_the_invoice_total(invoicing: Any, ops: list[Operation]) -> None:
     runtime = invoicing.app.state.runtime

@@ -202,7 +202,7 @@ action = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(lines=invoice_lines, actions=st.lists(action, max_size=8))
 def test_credits_never_exceed_the_invoice_and_statuses_follow(lines, actions):
     invoice = invoice_from_lines(lines)
