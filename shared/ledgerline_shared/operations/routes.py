@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -54,7 +54,11 @@ def operations_router(runtime: ServiceRuntime) -> APIRouter:
         return HTMLResponse(await render_dashboard(runtime))
 
     @router.post("/api/v1/dead-letters/{dead_letter_id}/replay", status_code=202)
-    async def replay(dead_letter_id: int, _p: auth.Principal = operations) -> dict[str, Any]:
+    async def replay(
+        # A dead letter's id is a BIGSERIAL: a larger number is refused (422), not sent to the database.
+        dead_letter_id: int = Path(ge=1, le=2**63 - 1),
+        _p: auth.Principal = operations,
+    ) -> dict[str, Any]:
         return await replay_dead_letter(runtime, dead_letter_id)
 
     return router
