@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from browser_support import action_controls, shot, sign_in
 from e2e_support import eventually as poll
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Locator, Page
 from site_support import SITE_SFTP_PORT, Site
 
 pytestmark = pytest.mark.stack
@@ -239,19 +239,23 @@ async def test_credit_article_is_billed_once_by_the_next_production(
         await page.goto(f"/pre-production?period={THIS_MONTH}")
         await page.click(f"button[data-action=run-{mode}]")
         await page.wait_for_url(re.compile(r"run="))
-        assert await page.locator("progress[data-progress]").count() == 1
+        # Located afresh at each read: a short run ends within the first poll, and the page reloads
+        # itself then (seen in CI: the bar read during that reload was not there yet).
+        bar = page.locator("progress[data-progress]")
+        await bar.wait_for(state="attached")
+        assert await bar.count() == 1
         await shot(page, f"run-{mode}-progress")
         seen: list[float] = []
 
-        async def finished(seen: list[float] = seen) -> str | None:
-            seen.append(await page.eval_on_selector("progress[data-progress]", "p => p.value / p.max"))
-            title = await page.inner_text("#run h2")
+        async def finished(seen: list[float] = seen, bar: Locator = bar) -> str | None:
+            seen.append(await bar.evaluate("p => p.value / p.max"))
+            title = await page.locator("#run h2").inner_text()
             return title if re.search(r"(?i)completed|failed", title) else None
 
         title = await poll(finished, 240, interval=1)
         assert seen == sorted(seen), seen  # the bar only moves forward
         assert re.search(r"(?i)completed", title), title
-        value, maximum = await page.eval_on_selector("progress[data-progress]", "p => [p.value, p.max]")
+        value, maximum = await bar.evaluate("p => [p.value, p.max]")
         assert value == maximum, (value, maximum)
         await shot(page, f"run-{mode}-done")
 
