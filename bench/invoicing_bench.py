@@ -15,7 +15,8 @@ Run: LEDGERLINE_BENCH_PG=postgresql://postgres@127.0.0.1:15532 .venv/bin/python 
 Quick run: LEDGERLINE_BENCH_RECORDS=100000 LEDGERLINE_BENCH_CLIENTS=1000 (same script).
 Profile: LEDGERLINE_BENCH_PROFILE=1 writes bench/results/invoicing-{ingest,run}.html (pyinstrument).
 Production run only: LEDGERLINE_BENCH_ONLY=production ingests the records once, unmeasured, and
-measures only stage 2 (no ingestion rounds, no preview and review); by default every stage is measured.
+measures only stage 2 (no ingestion rounds, no preview and review); LEDGERLINE_BENCH_ONLY=ingestion
+measures stage 1 alone. By default every stage is measured.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ RESULTS = ROOT / "bench" / "results" / "invoicing.json"  # and the profiles besi
 RECORDS = int(os.environ.get("LEDGERLINE_BENCH_RECORDS", "1000000"))
 CLIENTS = int(os.environ.get("LEDGERLINE_BENCH_CLIENTS", "10000"))
 PROFILE = os.environ.get("LEDGERLINE_BENCH_PROFILE") == "1"
-ONLY = os.environ.get("LEDGERLINE_BENCH_ONLY", "")  # "production": that stage alone
-if ONLY not in ("", "production"):
-    sys.exit(f"LEDGERLINE_BENCH_ONLY={ONLY!r}: expected 'production' or nothing")
+ONLY = os.environ.get("LEDGERLINE_BENCH_ONLY", "")  # "production" or "ingestion": that stage alone
+if ONLY not in ("", "production", "ingestion"):
+    sys.exit(f"LEDGERLINE_BENCH_ONLY={ONLY!r}: expected 'production', 'ingestion' or nothing")
 BATCH = 10_000
 PERIOD = "2026-10"
 HISTORY_PERIOD = "2026-09"  # produced before the preview, so the review compares against it
@@ -381,8 +382,10 @@ async def main() -> None:
             await conn.close()
         else:
             stages.append(await bench_ingestion(runtime, db_url))
+        if not ONLY:
             stages.append(await bench_preview_review(runtime, settings))
-        stages.append(await bench_production(runtime, settings, db_url))
+        if ONLY != "ingestion":
+            stages.append(await bench_production(runtime, settings, db_url))
         await runtime.engine.dispose()
     finally:
         await drop_database(server, name)
