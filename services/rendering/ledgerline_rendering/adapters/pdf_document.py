@@ -1,28 +1,20 @@
-"""HTML -> PDF/A-3b with WeasyPrint, then the Factur-X CII embedded as factur-x.xml.
-
-Why factur-x's generate_from_binary rather than WeasyPrint attachments: WeasyPrint 70 lists each
-attachment twice in the catalog /AF array for PDF/A-3 (Kozea/WeasyPrint#2917) and writes no Factur-X
-XMP extension schema. WeasyPrint therefore renders with no attachment at all; factur-x then sets a
-single-entry /AF, the /EmbeddedFiles name tree (factur-x.xml, /AFRelationship /Data) and the Factur-X
-XMP (pdfaid part 3, conformance B, fx:ConformanceLevel EN 16931).
-"""
+"""HTML -> PDF/A-3b with WeasyPrint; an invoice's Factur-X CII attached as factur-x.xml in the same pass
+(adapters/facturx_attachment.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import facturx
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from ledgerline_rendering.adapters.asset_fetcher import ASSETS_DIR, AssetUrlFetcher
+from ledgerline_rendering.adapters.facturx_attachment import attach_facturx, finish_facturx
 from ledgerline_rendering.adapters.html_document import build_environment, logo_file, render_html
 from ledgerline_rendering.domain.branding import Branding
-from ledgerline_rendering.domain.labels import document_title
 from ledgerline_shared.contracts.document import Document
 
 PDF_VARIANT = "pdf/a-3b"
-FACTURX_FILENAME = "factur-x.xml"
 
 
 class PdfRenderer:
@@ -61,31 +53,12 @@ class PdfRenderer:
             base_url=self.base_url,
             url_fetcher=fetcher or self.fetcher(branding),
         )
-        pdf = html.write_pdf(
+        pages = html.render(
             stylesheets=[self.stylesheet], font_config=self.font_config, pdf_variant=PDF_VARIANT
         )
+        if cii is not None:
+            attach_facturx(pages, cii, document, branding)
+        pdf = pages.write_pdf(pdf_variant=PDF_VARIANT, finisher=finish_facturx if cii is not None else None)
         if pdf is None:  # write_pdf returns bytes when given no target
             raise RuntimeError("WeasyPrint produced no PDF")
-        if cii is None:
-            return bytes(pdf)
-        return embed_facturx(bytes(pdf), cii, document, branding)
-
-
-def embed_facturx(pdf: bytes, cii: bytes, document: Document, branding: Branding) -> bytes:
-    title = f"{document_title(document.type, document.language)} {document.key}"
-    metadata = {
-        "author": branding.seller_name,
-        "keywords": "Factur-X, EN 16931",
-        "title": title,
-        "subject": f"{title} - {document.buyer.name}",
-    }
-    result: bytes = facturx.generate_from_binary(
-        pdf,
-        cii,
-        flavor="factur-x",
-        level="en16931",
-        check_xsd=True,
-        pdf_metadata=metadata,
-        lang="fr-FR" if document.language == "fr" else "en-GB",
-    )
-    return result
+        return bytes(pdf)

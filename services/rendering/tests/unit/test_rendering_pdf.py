@@ -5,6 +5,7 @@ from typing import Any
 
 import facturx
 import pytest
+from lxml import etree
 from pypdf import PdfReader
 from rendering_factory import (
     make_branding,
@@ -18,6 +19,22 @@ from rendering_factory import (
 from ledgerline_rendering.adapters.pdf_document import PdfRenderer
 from ledgerline_rendering.adapters.render_pool import RenderedDocument, render_document
 from ledgerline_shared.contracts.document import Document
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+FX = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+XMP_NS = {
+    "rdf": RDF,
+    "fx": FX,
+    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+    "pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/",
+    "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+    "pdfaProperty": "http://www.aiim.org/pdfa/ns/property#",
+}
+TITLES = {
+    "invoice": "Facture F2026-000042",
+    "credit_note": "Avoir AV2026-000007",
+    "proforma": "Facture proforma PF2026-000003",
+}
 
 CASES: dict[str, Callable[[], Document]] = {
     "invoice": make_document,
@@ -58,9 +75,28 @@ def test_pdf_is_pdfa3b_with_a_single_af_entry(kind: str, rendered: dict[str, Ren
     assert list(reader.attachments) == ["factur-x.xml"]
     filespec = catalog["/AF"].get_object()[0].get_object()
     assert filespec["/AFRelationship"] == "/Data"
-    xmp = catalog["/Metadata"].get_object().get_data()
-    assert b"<pdfaid:part>3</pdfaid:part>" in xmp and b"<pdfaid:conformance>B</pdfaid:conformance>" in xmp
-    assert b"EN 16931" in xmp
+    embedded = filespec["/EF"]["/F"].get_object()
+    assert embedded["/Subtype"] == "/text/xml"  # Factur-X 1.0: text/xml, not a guess from the name
+    assert catalog["/PageMode"] == "/UseAttachments"
+    # One rdf:RDF (an XMP reader may read the first only) holding PDF/A-3b and the Factur-X properties,
+    # these declared by their extension schema.
+    xmp = etree.fromstring(catalog["/Metadata"].get_object().get_data())
+    (rdf,) = xmp.findall(f"{{{RDF}}}RDF")
+    assert rdf.xpath("string(*/@pdfaid:part)", namespaces=XMP_NS) == "3"
+    assert rdf.xpath("string(*/@pdfaid:conformance)", namespaces=XMP_NS) == "B"
+    fx = {element.tag.split("}")[1]: element.text for element in rdf.xpath("*/fx:*", namespaces=XMP_NS)}
+    assert fx == {
+        "DocumentType": "INVOICE",
+        "DocumentFileName": "factur-x.xml",
+        "Version": "1.0",
+        "ConformanceLevel": "EN 16931",
+    }
+    declared = rdf.xpath(
+        "*/pdfaExtension:schemas/rdf:Bag/rdf:li[pdfaSchema:prefix = 'fx']", namespaces=XMP_NS
+    )
+    assert [schema.findtext(f"{{{XMP_NS['pdfaSchema']}}}namespaceURI") for schema in declared] == [FX]
+    assert sorted(declared[0].xpath(".//pdfaProperty:name/text()", namespaces=XMP_NS)) == sorted(fx)
+    assert reader.metadata is not None and reader.metadata.title == TITLES[kind]
 
 
 def test_invoice_pdf_shows_number_client_and_totals(rendered: dict[str, RenderedDocument]) -> None:
