@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -195,14 +195,30 @@ class SmtpSender:
     ) -> None:
         await self.aclose()
 
-    async def send(self, message: EmailMessage) -> SendReceipt:
-        """Send one message; raise TemporaryDeliveryError or PermanentDeliveryError on failure."""
+    async def send(
+        self, message: EmailMessage, before_transaction: Callable[[], Awaitable[None]] | None = None
+    ) -> SendReceipt:
+        """Send one message; raise TemporaryDeliveryError or PermanentDeliveryError on failure.
+
+        `before_transaction` runs once a connection is this message's, right before its SMTP
+        transaction: a caller that records "the transaction began" does it then, not while the
+        message still waits for a free connection. If it raises, nothing was sent and the
+        connection, untouched, is kept for the next message."""
         if self._closed:
             raise RuntimeError("SmtpSender is closed")
         sender, recipients = envelope_of(message)
         raw = message.as_bytes(policy=policy.SMTP)
         async with self._slots:
             connection = await self._checkout()
+            if before_transaction is not None:
+                try:
+                    await before_transaction()
+                except BaseException:
+                    if self._closed:
+                        self._discard(connection)
+                    else:
+                        self._idle.append(connection)
+                    raise
             try:
                 receipt = await self._transact(
                     connection.client, sender, recipients, raw, message.get("Message-ID")

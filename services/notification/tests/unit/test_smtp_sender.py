@@ -303,3 +303,38 @@ def test_config_from_settings_reads_the_smtp_settings(tls_files: TlsFiles) -> No
     assert context is not None and context.check_hostname
     with pytest.raises(ValueError):
         SmtpConfig(starttls=True, use_tls=True)
+
+
+async def test_before_transaction_runs_once_the_message_has_its_connection(
+    smtp_server: StartServer, tls_files: TlsFiles
+) -> None:
+    """With one connection, the second message's hook runs only after the first message arrived:
+    a caller marking "the SMTP transaction began" there never marks a message still waiting."""
+    server = smtp_server("starttls")
+    began: list[int] = []  # messages received by the server when each hook ran
+
+    async def hook() -> None:
+        began.append(len(server.handler.received))
+
+    async with SmtpSender(config(server.port, tls_files), pool_size=1) as sender:
+        await asyncio.gather(*(sender.send(invoice_message(), before_transaction=hook) for _ in range(3)))
+    assert began == [0, 1, 2]
+    assert len(server.handler.received) == 3
+
+
+async def test_a_hook_that_raises_sends_nothing_and_keeps_the_connection(
+    smtp_server: StartServer, tls_files: TlsFiles
+) -> None:
+    server = smtp_server("starttls")
+
+    async def refuse() -> None:
+        raise LookupError("the claim was taken over")
+
+    async with SmtpSender(config(server.port, tls_files), pool_size=1) as sender:
+        await sender.send(invoice_message())
+        with pytest.raises(LookupError):
+            await sender.send(invoice_message(), before_transaction=refuse)
+        assert len(server.handler.received) == 1
+        await sender.send(invoice_message())
+    first, after = server.handler.received
+    assert first.peer == after.peer  # the untouched connection carried the next message
