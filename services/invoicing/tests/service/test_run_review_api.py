@@ -231,11 +231,17 @@ async def approve(invoicing: Any, run_id: str, body: dict[str, Any], headers: di
 
 
 async def produce(invoicing: Any, period: str = MARCH, **extra: Any) -> Any:
-    return await invoicing.http.post(
+    """Ask for a production run; one accepted (202) is waited for. A test that ended with the run
+    still going stopped the service mid-run, and on SQLite that stop can wait out the 30 s busy
+    timeout (six teardowns of 30.1 s each in one loaded CI run)."""
+    answer = await invoicing.http.post(
         "/api/v1/billing-runs",
         json={"period": period, "mode": "production", **extra},
         headers=invoicing.token("billing"),
     )
+    if answer.status_code == 202:
+        await invoicing.app.state.billing_runner.wait(answer.json()["id"])
+    return answer
 
 
 def require_approval(invoicing: Any) -> None:
