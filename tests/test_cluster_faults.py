@@ -160,7 +160,13 @@ async def _cluster_stack(kafka_data: Path, postgres_server: str, data_dir: Path)
 async def _create_clients(cluster_: Cluster) -> list[str]:
     """2,000 clients, each with an invoice recipient and a one-time item, through both instances."""
     h = _headers()
-    clients = [httpx.AsyncClient(base_url=cluster_.url(i, "invoicing"), timeout=60) for i in ("a", "b")]
+    # A pooled connection is dropped after 2 s idle, before uvicorn closes it after its 5 s keep-alive:
+    # reusing one the server was closing failed a CI run here with httpx.ReadError (nothing answered).
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    clients = [
+        httpx.AsyncClient(base_url=cluster_.url(name, "invoicing"), timeout=60, limits=limits)
+        for name in ("a", "b")
+    ]
     try:
         article = {
             "code": "FAULT-LINE",
