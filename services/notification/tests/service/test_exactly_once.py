@@ -254,3 +254,35 @@ async def test_a_connection_lost_after_the_data_is_unconfirmed_and_not_retried(
     assert delivery.attempts == 1 and len(server.handler.received) == 1
     assert "may have accepted it" in (delivery.error or "")
     assert failed["data"]["error"] == delivery.error
+
+
+class SlowHandler(RecordingHandler):
+    """Takes a while over each message, so the deliveries queued behind one connection wait."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.3)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_only_a_delivery_holding_an_smtp_connection_counts_as_begun(
+    run_notification: RunNotification, smtp_server: StartServer
+) -> None:
+    """One SMTP connection, a claimed batch: the deliveries waiting for the connection have not begun
+    SMTP (a kill now would send them again), only the one in its transaction has. Recorded before
+    the wait, a whole batch was `unconfirmed` after a kill in the cluster fault test."""
+    server = smtp_server("starttls", auth=True, handler=SlowHandler())
+    numbers = [f"F-2026-0005{i:02d}" for i in range(5)]
+    begun_at_once: list[int] = []
+    async with run_notification(server.port, smtp_connections=1) as service:
+        for number in numbers:
+            path, pdf = service.store_pdf(number)
+            await service.feed(DOCUMENT_RENDERED, rendered_event(number, path, pdf), key=number)
+
+        async def all_sent() -> bool:
+            rows = await service.deliveries()
+            begun_at_once.append(sum(1 for d in rows if d.status == "sending" and d.smtp_started_at))
+            return len(rows) == len(numbers) and all(d.status == "sent" for d in rows)
+
+        await wait_until(all_sent, timeout=30, what="every delivery sent")
+    assert len(server.handler.received) == len(numbers)
+    assert max(begun_at_once) == 1, begun_at_once

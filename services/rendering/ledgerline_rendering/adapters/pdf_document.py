@@ -56,9 +56,11 @@ class PdfRenderer:
         pages = html.render(
             stylesheets=[self.stylesheet], font_config=self.font_config, pdf_variant=PDF_VARIANT
         )
+        finisher = None
         if cii is not None:
             attach_facturx(pages, cii, document, branding)
-        pdf = pages.write_pdf(pdf_variant=PDF_VARIANT, finisher=finish_facturx if cii is not None else None)
+            finisher = finish_facturx
+        pdf = pages.write_pdf(pdf_variant=PDF_VARIANT, finisher=finisher)
         if pdf is None:  # write_pdf returns bytes when given no target
             raise RuntimeError("WeasyPrint produced no PDF")
         return bytes(pdf)
