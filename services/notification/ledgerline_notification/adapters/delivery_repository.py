@@ -114,7 +114,11 @@ class DeliveryRepository:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def mark_smtp_started(self, delivery_id: uuid.UUID, claimant: str, at: dt.datetime) -> bool:
-        """Just before the SMTP transaction: False if the claim is no longer this process's."""
+        """Just before the SMTP transaction: False if the claim is no longer this process's.
+
+        The claim's lease starts again here: a delivery that waited in its batch for a connection
+        is taken over only if its transaction itself outlives the lease, not because the batch did
+        (a live instance's in-flight e-mails reported `unconfirmed` by another, in the fault test)."""
         result = await self._session.execute(
             update(DeliveryRow)
             .where(
@@ -122,7 +126,7 @@ class DeliveryRepository:
                 DeliveryRow.status == DeliveryStatus.SENDING.value,
                 DeliveryRow.claimed_by == claimant,
             )
-            .values(smtp_started_at=at)
+            .values(smtp_started_at=at, claimed_at=at)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]

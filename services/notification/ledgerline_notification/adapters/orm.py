@@ -41,6 +41,7 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the worker process that is sending it
+    # When claimed, then when its SMTP transaction began: the lease runs from the later of the two.
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Committed just before this attempt's SMTP transaction: an expired claim without it never reached
     # the server and is sent again; with it, the e-mail may have left (`unconfirmed`).

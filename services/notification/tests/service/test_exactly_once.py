@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from ledgerline_notification.adapters.delivery_repository import DeliveryRepository
 from ledgerline_notification.adapters.orm import DeliveryRow
 from ledgerline_notification.service.delivery_worker import INTERRUPTED_REASON
 from ledgerline_shared.contracts.events import SendRequested
@@ -38,6 +39,23 @@ from .conftest import (
 )
 
 HERE = Path(__file__).resolve().parent
+
+
+async def claim_pending_as(session: Any, instance: str, claimed_seconds_ago: float) -> uuid.UUID | None:
+    """The pending delivery claimed by `instance` that long ago, as another process would have (no
+    SMTP begun): its id, or None while there is none yet."""
+    claimed: uuid.UUID | None = await session.scalar(
+        update(DeliveryRow)
+        .where(DeliveryRow.status == "pending")
+        .values(
+            status="sending",
+            claimed_by=instance,
+            claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=claimed_seconds_ago),
+            smtp_started_at=None,
+        )
+        .returning(DeliveryRow.id)
+    )
+    return claimed
 
 
 async def statuses(service: Notification) -> list[str]:
@@ -207,17 +225,7 @@ async def test_a_claim_of_a_dead_process_that_never_began_smtp_is_sent_once(
         async def claimed_by_a_dead_process() -> bool:
             # Only while `pending`: this process's own worker keeps trying (and failing) meanwhile.
             async with service.app.state.runtime.sessions() as session, session.begin():
-                result = await session.execute(
-                    update(DeliveryRow)
-                    .where(DeliveryRow.status == "pending")
-                    .values(
-                        status="sending",
-                        claimed_by="dead-instance",
-                        claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5),
-                        smtp_started_at=None,
-                    )
-                )
-            return bool(result.rowcount == 1)
+                return await claim_pending_as(session, "dead-instance", claimed_seconds_ago=5) is not None
 
         await wait_until(claimed_by_a_dead_process, what="the delivery recorded, then claimed")
         worker = service.app.state.delivery_worker
@@ -286,3 +294,32 @@ async def test_only_a_delivery_holding_an_smtp_connection_counts_as_begun(
         await wait_until(all_sent, timeout=30, what="every delivery sent")
     assert len(server.handler.received) == len(numbers)
     assert max(begun_at_once) == 1, begun_at_once
+
+
+async def test_a_claim_whose_smtp_just_began_is_not_taken_over_though_claimed_long_ago(
+    run_notification: RunNotification,
+) -> None:
+    """A live instance's batch may take longer than the lease; the delivery it has just begun to
+    send is its own until that transaction outlives the lease (another instance sweeping would
+    otherwise report it `unconfirmed` while it is being sent)."""
+    port = free_port()  # this process's own worker cannot send: the row stays as the test sets it
+    async with run_notification(port, delivery_lease_s=1.0) as service:
+        path, pdf = service.store_pdf("F-2026-000600")
+        await service.feed(DOCUMENT_RENDERED, rendered_event("F-2026-000600", path, pdf))
+        sessions = service.app.state.runtime.sessions
+
+        async def claimed_long_ago_then_begun() -> bool:
+            # One transaction: this process's own sweep must not see the old claim before the mark.
+            async with sessions() as session, session.begin():
+                claimed = await claim_pending_as(session, "live-instance", claimed_seconds_ago=30)
+                if claimed is None:
+                    return False
+                began = dt.datetime.now(dt.UTC)
+                assert await DeliveryRepository(session).mark_smtp_started(claimed, "live-instance", began)
+            return True
+
+        await wait_until(claimed_long_ago_then_begun, what="the delivery recorded, claimed, then begun")
+        assert await service.app.state.delivery_worker.report_interrupted() == 0
+        [row] = await service.deliveries()
+        assert row.status == "sending" and row.claimed_by == "live-instance"
+        assert await service.outbox(INVOICE_DELIVERY_FAILED) == []
