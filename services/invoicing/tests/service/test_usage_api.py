@@ -174,6 +174,42 @@ async def test_csv_rejects_a_malformed_row_and_keeps_the_others(invoicing):
     assert set(await stored(invoicing)) == {"g1"}
 
 
+async def test_csv_that_is_not_utf8_is_refused_and_the_lines_before_it_are_kept(invoicing):
+    await operator(invoicing)
+    good = [call(f"u{i}", "ACME1", "33612345678") for i in range(3)]
+    body = csv_of(good).encode() + b"u3,ACME1,2026-03-10T10:00:00+01:00,voice,60,,,33\xff612\n"
+    answer = await invoicing.http.post("/api/v1/usage.csv", content=body, headers=invoicing.token("billing"))
+    assert answer.status_code == 422, answer.text
+    assert "line 5 is not UTF-8" in answer.json()["detail"]
+    assert set(await stored(invoicing)) == {"u0", "u1", "u2"}
+    # A body that ends inside a character: its last line is refused the same way.
+    cut = csv_of([call("v1", "ACME1", "33612345678")]).encode() + b"v2,ACME1,\xc3"
+    answer = await invoicing.http.post("/api/v1/usage.csv", content=cut, headers=invoicing.token("billing"))
+    assert answer.status_code == 422, answer.text
+    assert "line 3 is not UTF-8" in answer.json()["detail"]
+    assert set(await stored(invoicing)) == {"u0", "u1", "u2", "v1"}
+
+
+async def test_csv_reads_quoted_fields_crlf_lines_and_columns_in_any_order(invoicing):
+    await operator(invoicing)
+    body = (
+        "callee,kind,started_at,account,cdr_id,duration_s,note\r\n"
+        '"+33 6 12 34 56 78",voice,2026-03-10T10:00:00+01:00,ACME1,"q,1",61,"a ""quoted"" note"\r\n'
+        "\r\n"
+        "33140000000,voice,2026-03-10T11:00:00+01:00,ACME1,q2,60,\r\n"
+    )
+    answer = await invoicing.http.post("/api/v1/usage.csv", content=body, headers=invoicing.token("billing"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    rows = await stored(invoicing)
+    assert (rows["q,1"].callee, rows["q,1"].prefix, rows["q,1"].duration_s) == (
+        "+33 6 12 34 56 78",
+        "336",
+        61,
+    )
+    assert (rows["q2"].prefix, rows["q2"].units, rows["q2"].caller) == ("33", None, "")
+
+
 async def test_csv_without_the_required_columns_is_refused(invoicing):
     answer = await invoicing.http.post(
         "/api/v1/usage.csv", content="cdr_id,account\nx,ACME1\n", headers=invoicing.token("billing")
