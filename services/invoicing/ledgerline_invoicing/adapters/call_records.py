@@ -64,7 +64,7 @@ def copy_line(row: StoredRow) -> str:
 
     Text rather than the driver's binary COPY: asyncpg's numeric encoder costs more than the rating
     of a record (three prices per row), while str() of a Decimal is cheap and PostgreSQL, on its own
-    core, reads the text back (the stored values are the same, tests/.../test_call_record_copy.py).
+    core, reads the text back (the stored values are the same: test_call_record_copy_postgres.py).
     A rated row whose free-text values hold nothing to escape (the usual case) is written by one
     f-string; any other row cell by cell.
     """
