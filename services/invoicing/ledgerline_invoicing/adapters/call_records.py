@@ -49,13 +49,27 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _LINES_PER_MESSAGE = 1000  # ~150 kB: the server stores a part while the next one is rated
 
 
+def _utc_text(instant: dt.datetime) -> str:
+    """The instant in UTC, as PostgreSQL reads it whatever the record's offset: Python allows offsets
+    up to ±23:59:59.999999, PostgreSQL's input ±15:59:59 in whole seconds."""
+    try:
+        return instant.astimezone(dt.UTC).isoformat()
+    except OverflowError:
+        # UTC falls a day outside Python's years 1-9999 (an offset past ±15:59 on their edge):
+        # convert 400 years away (one Gregorian cycle, the same calendar) and write the true year.
+        shift = 400 if instant.year < 5000 else -400
+        utc = instant.replace(year=instant.year + shift).astimezone(dt.UTC)
+        year, rest = utc.year - shift, utc.isoformat()[4:]
+        return f"{year:04d}{rest}" if year > 0 else f"{1 - year:04d}{rest} BC"
+
+
 def _text_cell(value: Any) -> str:
     if value is None:
         return _NULL
     if isinstance(value, str):
         return value.translate(_ESCAPES)
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return _utc_text(value)
     return str(value)  # int, Decimal: their str() is what PostgreSQL's input reads back exactly
 
 
@@ -73,9 +87,16 @@ def copy_line(row: StoredRow) -> str:
     if reason is None and destination is not None:
         # isprintable() is False for tab, newline and carriage return (and other control characters).
         free_text = cdr_id + account + caller + callee + destination
-        if free_text.isprintable() and "\\" not in free_text:
+        instant = started.isoformat()
+        # An offset of whole minutes within ±15:59 (every real time zone's) is PostgreSQL's to read.
+        if (
+            free_text.isprintable()
+            and "\\" not in free_text
+            and instant[-6] in "+-"
+            and instant[-5:-3] < "16"
+        ):
             return (
-                f"{cdr_id}\t{account}\t{started.isoformat()}\t{period}\t{kind}\t"
+                f"{cdr_id}\t{account}\t{instant}\t{period}\t{kind}\t"
                 f"{_NULL if duration is None else duration}\t{_NULL if units is None else units!s}\t"
                 f"{caller}\t{callee}\t{client_id}\t{destination}\t{prefix}\t{unit_price!s}\t{fee!s}\t"
                 f"{billable}\t{cost!s}\t{_NULL}"
