@@ -62,7 +62,6 @@ PROFILE = os.environ.get("LEDGERLINE_BENCH_PROFILE") == "1"
 ONLY = os.environ.get("LEDGERLINE_BENCH_ONLY", "")  # "production" or "ingestion": that stage alone
 if ONLY not in ("", "production", "ingestion"):
     sys.exit(f"LEDGERLINE_BENCH_ONLY={ONLY!r}: expected 'production', 'ingestion' or nothing")
-BATCH = 10_000
 PERIOD = "2026-10"
 HISTORY_PERIOD = "2026-09"  # produced before the preview, so the review compares against it
 

@@ -85,9 +85,9 @@ class Record(NamedTuple):
     row: tuple[Any, ...]
 
 
-def test_a_rated_row_written_by_the_fast_path_reads_as_each_cell_written_alone():
-    """copy_line writes the usual rated row with one f-string; that line must be the one the
-    cell-by-cell writer gives (a cell changed in one place and not the other would show here)."""
+def test_the_usual_rated_row_is_one_exact_line_and_an_escaped_value_adds_no_column():
+    """copy_line writes the usual rated row with one f-string: its every cell, in STORED_COLUMNS
+    order, with the record's own offset; a value holding a tab is escaped, never a column more."""
     row = rated("plain")
     assert copy_line(row) == (
         "plain\tACME1\t2026-10-18T11:15:54+02:00\t2026-10\tvoice\t61\t\\N\t+33140000000\t+33612345678\t"
